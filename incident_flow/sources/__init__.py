@@ -1,0 +1,160 @@
+"""What an investigator can ask a source for, and how plugins add source types.
+
+An investigator never opens a file or a URL: it asks the run's context for the sources that offer
+log records, metric series or changes. A source type is registered by a plugin (the
+``register_source_types`` hook) with the options its ``[[sources]]`` table accepts, so the config
+loader can name an unknown or mistyped key before anything runs.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from incident_flow.model import Change
+
+if TYPE_CHECKING:
+    from incident_flow.config import Settings
+
+__all__ = [
+    "ChangeSource",
+    "LogRecord",
+    "LogSource",
+    "MetricSeries",
+    "MetricSource",
+    "Option",
+    "Source",
+    "SourceError",
+    "SourceSpec",
+    "SourceType",
+]
+
+
+class SourceError(Exception):
+    """A source that cannot be read. The message is one line naming the source and the fix."""
+
+
+@attrs.frozen(slots=True)
+class LogRecord:
+    """One log record: a line, or a line and its continuation lines (a stack trace stays whole).
+
+    ``line`` is the 1-based line number where the record starts in its file; ``text`` is the raw
+    record (all its lines); ``fields`` holds what the format names (``host``, ``status``...).
+    ``at`` is ``None`` when the record carries no time the parser could read.
+    """
+
+    message: str
+    source: str
+    line: int
+    text: str
+    at: datetime | None = None
+    level: str | None = None
+    component: str | None = None
+    path: str | None = None
+    fields: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class MetricSeries:
+    """One numeric series: ``times`` are unix seconds, ascending; NaN marks a gap."""
+
+    name: str
+    component: str
+    metric: str
+    times: tuple[float, ...]
+    values: tuple[float, ...]
+    source: str
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+    query: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.times) != len(self.values):
+            raise ValueError(f"series {self.name}: {len(self.times)} times but {len(self.values)} values")
+
+
+@attrs.frozen
+class Option:
+    """One key a source type accepts in its ``[[sources]]`` table."""
+
+    types: tuple[type, ...]
+    doc: str
+    required: bool = False
+    default: Any = None
+
+
+@attrs.frozen
+class SourceSpec:
+    """A ``[[sources]]`` table after validation: what a source type's factory receives."""
+
+    name: str
+    type: str
+    options: Mapping[str, Any]
+    base_dir: Path
+    settings: Settings
+
+    def path(self, value: str) -> Path:
+        """A path from the config, resolved against the config file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+@attrs.frozen
+class SourceType:
+    """A kind of source a plugin offers: ``type = "<name>"`` in the config builds it with ``factory``."""
+
+    name: str
+    factory: Callable[[SourceSpec], Source]
+    options: Mapping[str, Option] = attrs.field(factory=dict)
+    description: str = ""
+    plugin: str | None = None
+
+
+class Source(abc.ABC):
+    """The base of every source; a source may offer several kinds of data."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        #: Non-fatal problems met while reading (a binary file skipped, a truncated gzip...):
+        #: the run copies them into the report's list of what was missing.
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        """Record a problem that lost some data but not the source."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def describe(self) -> str:
+        """One line for the report and the audit trail."""
+        return f"{type(self).__name__} {self.name}"
+
+    def close(self) -> None:  # noqa: B027 - most sources hold nothing open
+        """Release connections; called once when the run ends."""
+
+
+class LogSource(Source):
+    """Offers log records."""
+
+    @abc.abstractmethod
+    def records(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[LogRecord]:
+        """Stream the records in ``[since, until)``; records without a time are kept."""
+
+
+class MetricSource(Source):
+    """Offers numeric series."""
+
+    @abc.abstractmethod
+    def series(self, since: datetime, until: datetime) -> Iterator[MetricSeries]:
+        """The series with points in ``[since, until]``."""
+
+
+class ChangeSource(Source):
+    """Offers changes: commits, deploys, flag flips, migrations."""
+
+    @abc.abstractmethod
+    def changes(self, since: datetime, until: datetime) -> Iterator[Change]:
+        """The changes made in ``[since, until]``, oldest first."""

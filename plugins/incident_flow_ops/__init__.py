@@ -1,0 +1,1 @@
+"""The ops investigator: the seed's System Diagnostics (log analysis, metric anomalies, resources)."""
