@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -15,9 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["Investigate", "Investigator"]
 
 #: An investigator's function: plain (run in a worker thread) or ``async def`` (run on the loop).
-Investigate = Callable[
-    ["InvestigationContext"], Union[Iterable[Finding], Awaitable[Iterable[Finding]]]
-]
+Investigate = Callable[["InvestigationContext"], Iterable[Finding] | Awaitable[Iterable[Finding]]]
 
 
 @attrs.frozen

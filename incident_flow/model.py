@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """The seed's three levels; ordered so that ``max()`` picks the worse."""
 
     MEDIUM = "medium"
@@ -67,7 +67,7 @@ class Severity(str, enum.Enum):
         return self.rank >= other.rank
 
 
-class Category(str, enum.Enum):
+class Category(enum.StrEnum):
     """What kind of cause: decided by the cause, not by the symptom (see DESIGN.md's report rules)."""
 
     INFRASTRUCTURE = "infrastructure"
@@ -76,7 +76,7 @@ class Category(str, enum.Enum):
     SECURITY = "security"
 
 
-class InvestigatorStatus(str, enum.Enum):
+class InvestigatorStatus(enum.StrEnum):
     OK = "ok"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
@@ -290,7 +290,9 @@ class Report:
     source_problems: tuple[SourceProblem, ...] = attrs.field(default=(), converter=tuple)
     notes: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     onset: datetime | None = attrs.field(default=None, validator=_aware)
-    status: str = attrs.field(default="ongoing", validator=attrs.validators.in_(("resolved", "mitigated", "ongoing")))
+    status: str = attrs.field(
+        default="ongoing", validator=attrs.validators.in_(("resolved", "mitigated", "ongoing"))
+    )
     audit: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
     extensions: tuple[Mapping[str, str], ...] = attrs.field(default=(), converter=tuple)
     generated_at: datetime | None = attrs.field(default=None, validator=_aware)

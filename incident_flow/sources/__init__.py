@@ -114,7 +114,7 @@ class SourceType:
     plugin: str | None = None
 
 
-class Source(abc.ABC):
+class Source(abc.ABC):  # noqa: B024 - a base for the capability classes below
     """The base of every source; a source may offer several kinds of data."""
 
     def __init__(self, name: str) -> None:

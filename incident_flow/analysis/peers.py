@@ -1,0 +1,67 @@
+"""Which dependency a log message names, under the component name the report rules give it.
+
+DESIGN.md's rule: a dependency named only inside messages (a host, a host and port, a URL) is named
+by the component it matches (its first DNS label or its host, against the names known to the run:
+``redis.internal:6379`` is ``redis``); an unknown internal host by its first label; an external
+host by its full name (``api.paymentprovider.example``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Collection
+
+__all__ = ["component_for_host", "hosts_in"]
+
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://(?:[^@/\s]+@)?(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::\d+)?")
+_HOST_PORT = re.compile(
+    r"(?<![\w.@/-])(?P<host>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*):(?P<port>\d{2,5})\b"
+)
+_TO_HOST = re.compile(
+    r"\b(?:to|from|host|server|upstream|resolve|resolving|lookup|connect(?:ing)?(?: to)?)\s+"
+    r"[\"'(]?(?P<host>[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)+)",
+    re.IGNORECASE,
+)
+# Suffixes that mark a name as internal to a network, whatever the organisation.
+_INTERNAL_SUFFIXES = (".internal", ".local", ".lan", ".corp", ".svc", ".cluster.local", ".intranet", ".home")
+_FILE_LIKE = re.compile(
+    r"\.(py|java|go|js|ts|rb|cs|log|txt|conf|json|yaml|yml|xml|html|sql|sh|jar|so)$", re.I
+)
+
+
+def hosts_in(message: str) -> list[str]:
+    """The hosts a message names, in order of appearance, without duplicates."""
+    found: list[str] = []
+    for pattern in (_URL, _HOST_PORT, _TO_HOST):
+        for match in pattern.finditer(message):
+            host = match.group("host").strip("[]").rstrip(".").lower()
+            if not host or _FILE_LIKE.search(host) or (host.replace(".", "").isdigit() and "." not in host):
+                continue
+            if host not in found:
+                found.append(host)
+    return found
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def component_for_host(host: str, known: Collection[str] = ()) -> str:
+    """The component name for a host, by DESIGN.md's rule."""
+    host = host.lower().rstrip(".")
+    if _is_ip(host):
+        return host
+    known_lower = {k.lower(): k for k in known}
+    if host in known_lower:
+        return known_lower[host]
+    first = host.split(".", 1)[0]
+    if first in known_lower:
+        return known_lower[first]
+    if "." not in host or host.endswith(_INTERNAL_SUFFIXES) or host == "localhost":
+        return first
+    return host

@@ -1,0 +1,311 @@
+"""The ``incident-flow`` command (a contract, see DESIGN.md's "Command line").
+
+Only the report goes to stdout; progress and warnings go to stderr. Exit codes: 0 when a report was
+produced (even one naming failed sources), 2 for a usage or config error, 1 for an internal error.
+A user's mistake is one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+import structlog
+from rich.console import Console
+
+from incident_flow import __version__
+from incident_flow.api import arun_incident
+from incident_flow.audit import verify_trail
+from incident_flow.config import ConfigError
+from incident_flow.model import Event, Report
+from incident_flow.plugins import make_plugin_host
+from incident_flow.timeutil import parse_time
+
+__all__ = ["main"]
+
+COMMANDS = ("run", "eval", "patterns", "audit", "demo", "plugins")
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command-line mistake: printed as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--severity", choices=["critical", "high", "medium"], help="declared severity")
+    parser.add_argument("--system", help="the component to focus on")
+    parser.add_argument("--config", type=Path, help="config file (default: ./incident-flow.toml)")
+    parser.add_argument("--at", help="detection time, RFC 3339 (default: now)")
+    _add_output_options(parser)
+    parser.add_argument("--no-llm", action="store_true", help="never call an LLM (the default today)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["markdown", "json"], default="markdown", help="report format")
+    parser.add_argument("--out", type=Path, help="write the report to this file instead of stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="incident-flow",
+        description="Incident response in seconds: assess, investigate, rank root causes, mitigate, report.",
+        epilog='The seed form works too: incident-flow "Website returning 502 errors" --severity=critical',
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="investigate an incident and print its report")
+    run.add_argument("description", help="what is happening, in your words")
+    _add_run_options(run)
+
+    ev = sub.add_parser("eval", help="replay recorded incidents and score the ranking")
+    ev.add_argument("paths", nargs="+", type=Path, help="a case folder or a folder of case folders")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+
+    pat = sub.add_parser("patterns", help="mine the message templates of a log file")
+    pat.add_argument("file", type=Path)
+    pat.add_argument("--format", dest="log_format", default="auto", help="log format (default: auto)")
+    pat.add_argument("--pattern", help="a line layout in the loghub notation")
+    pat.add_argument("--since", help="only records at or after this time (RFC 3339)")
+    pat.add_argument("--until", help="only records before this time (RFC 3339)")
+    pat.add_argument("--json", action="store_true", help="print the templates as JSON")
+
+    audit = sub.add_parser("audit", help="work with audit trails")
+    audit_sub = audit.add_subparsers(dest="audit_command", parser_class=_Parser)
+    verify = audit_sub.add_parser("verify", help="check that an audit trail is intact")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--final-hash", help="the final hash the report carries")
+
+    demo = sub.add_parser("demo", help="investigate the bundled example incident (offline)")
+    _add_output_options(demo)
+    demo.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+    sub.add_parser("plugins", help="list the plugins, investigators and source types that loaded")
+    return parser
+
+
+def _normalise(argv: Sequence[str]) -> list[str]:
+    """Turn the seed's form (a bare description) into ``run``; a near-miss command is an error."""
+    args = list(argv)
+    if not args or args[0].startswith("-") or args[0] in COMMANDS:
+        return args
+    first = args[0]
+    if " " not in first.strip():
+        close = difflib.get_close_matches(first.lower(), COMMANDS, n=1, cutoff=0.75)
+        if close:
+            raise UsageError(f"incident-flow: unknown command {first!r}; did you mean {close[0]!r}?")
+    return ["run", *args]
+
+
+def _configure_logging(stderr: TextIO) -> None:
+    """The CLI owns logging: warnings and errors to stderr, one line each."""
+    level = logging.DEBUG if os.environ.get("INCIDENT_FLOW_DEBUG") else logging.WARNING
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _event_printer(console: Console) -> Callable[[Event], None]:
+    def show(event: Event) -> None:
+        data = event.data
+        if event.kind == "phase.started":
+            console.print(f"[bold]▸ {data.get('phase')}[/]")
+        elif event.kind == "investigator.finished":
+            status = data.get("status")
+            style = "green" if status == "ok" else "red"
+            extra = f" ({data.get('error')})" if data.get("error") else ""
+            console.print(
+                f"  [{style}]{data.get('investigator')}: {status}[/] "
+                f"{data.get('findings', 0)} finding(s) in {data.get('duration_s', 0):.2f}s{extra}"
+            )
+
+    return show
+
+
+def _emit_report(report: Report, fmt: str, out: Path | None, stdout: TextIO) -> None:
+    text = report.to_json() if fmt == "json" else report.to_markdown()
+    if out is not None:
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    else:
+        stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _cmd_run(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
+    if args.at is not None:
+        try:
+            parse_time(args.at)
+        except ValueError as exc:
+            raise UsageError(f"incident-flow run: --at {args.at!r}: {exc}") from None
+    listener = None if args.quiet else _event_printer(console)
+    report = asyncio.run(
+        arun_incident(
+            args.description,
+            severity=args.severity,
+            system=args.system,
+            config=args.config,
+            at=args.at,
+            on_event=listener,
+        )
+    )
+    _emit_report(report, args.format, args.out, stdout)
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
+    from incident_flow.demo import run_demo
+
+    console.print(
+        "[bold]This is incident-flow's bundled example incident[/] (offline, replayed at its detection time)."
+    )
+    listener = None if args.quiet else _event_printer(console)
+    report = asyncio.run(run_demo(on_event=listener))
+    _emit_report(report, args.format, args.out, stdout)
+    return EXIT_OK
+
+
+def _cmd_eval(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
+    from incident_flow.evaluation import evaluate
+
+    summary = asyncio.run(evaluate(args.paths))
+    if args.json:
+        stdout.write(json.dumps(summary.to_dict(), indent=2) + "\n")
+        return EXIT_OK
+    for r in summary.results:
+        rank = r.component_rank if r.component_rank is not None else "-"
+        change = "" if r.case.change is None else f"  change@{r.change_rank if r.change_rank else '-'}"
+        category = "" if r.category_ok is None else f"  category {'ok' if r.category_ok else 'WRONG'}"
+        error = f"  error: {r.error}" if r.error else ""
+        stdout.write(
+            f"{r.case.path}: component@{rank} (top: {r.top}){change}{category}  {r.seconds:.2f}s{error}\n"
+        )
+    data = summary.to_dict()["summary"]
+    parts = [
+        f"cases {data['cases']}",
+        f"AC@1 {data['ac@1']:.3f}",
+        f"AC@3 {data['ac@3']:.3f}",
+        f"Avg@5 {data['avg@5']:.3f}",
+    ]
+    for key in ("change@1", "category@1"):
+        if data[key] is not None:
+            parts.append(f"{key} {data[key]:.3f}")
+    stdout.write("  ".join(parts) + "\n")
+    return EXIT_OK
+
+
+def _cmd_patterns(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
+    from incident_flow.patterns import print_patterns
+
+    del console
+    print_patterns(
+        args.file,
+        fmt=args.log_format,
+        pattern=args.pattern,
+        since=args.since,
+        until=args.until,
+        as_json=args.json,
+        out=stdout,
+    )
+    return EXIT_OK
+
+
+def _cmd_audit(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
+    del console
+    if args.audit_command != "verify":
+        raise UsageError("incident-flow audit: say what to do: incident-flow audit verify FILE")
+    if not args.file.is_file():
+        raise UsageError(f"incident-flow audit verify: {args.file}: no such file")
+    result = verify_trail(args.file, expected_final_hash=args.final_hash)
+    if result.ok:
+        stdout.write(f"{args.file}: intact, {result.records} records, final hash {result.final_hash}\n")
+        return EXIT_OK
+    where = f" (record {result.record})" if result.record else ""
+    stdout.write(f"{args.file}: NOT intact{where}: {result.problem}\n")
+    return EXIT_INTERNAL
+
+
+def _cmd_plugins(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
+    del args, console
+    host = make_plugin_host()
+    investigators = host.investigators()
+    source_types = host.source_types()
+    for info in host.plugins():
+        version = f" {info.version}" if info.version else ""
+        stdout.write(f"{info.name}{version}  [{info.origin}]  hooks: {', '.join(info.hooks)}\n")
+        for inv in investigators.values():
+            if inv.plugin == info.name:
+                stdout.write(f"    investigator {inv.name}: {inv.description}\n")
+        for st in source_types.values():
+            if st.plugin == info.name:
+                stdout.write(f"    source type {st.name}: {st.description}\n")
+    for failure in host.failures:
+        stdout.write(f"{failure.plugin}  [SKIPPED] {failure.error}\n")
+    return EXIT_OK
+
+
+_HANDLERS = {
+    "run": _cmd_run,
+    "demo": _cmd_demo,
+    "eval": _cmd_eval,
+    "patterns": _cmd_patterns,
+    "audit": _cmd_audit,
+    "plugins": _cmd_plugins,
+}
+
+
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Run the command line; returns the exit code (the console script passes it to ``sys.exit``)."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    console = Console(file=stderr, highlight=False, soft_wrap=True)
+    _configure_logging(stderr)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(_normalise(sys.argv[1:] if argv is None else argv))
+        if args.version:
+            stdout.write(f"incident-flow {__version__}\n")
+            return EXIT_OK
+        if args.command is None:
+            parser.print_help(stderr)
+            return EXIT_USAGE
+        return _HANDLERS[args.command](args, stdout, console)
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except UsageError as exc:
+        stderr.write(f"{exc}\n")
+        return EXIT_USAGE
+    except ConfigError as exc:
+        stderr.write(f"incident-flow: config error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr.write("incident-flow: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        stderr.write(f"incident-flow: internal error: {type(exc).__name__}: {exc}\n")
+        if os.environ.get("INCIDENT_FLOW_DEBUG"):
+            traceback.print_exc(file=stderr)
+        return EXIT_INTERNAL

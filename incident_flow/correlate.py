@@ -1,0 +1,104 @@
+"""Between phases 2 and 3: fuse every investigator's findings into ranked root-cause hypotheses.
+
+Version 1 ranks components by the weight of their evidence. Independent findings that agree
+combine like independent witnesses (noisy-or: ``1 - prod(1 - c)``), so two investigators at 0.6
+make a stronger case than one at 0.7. A finding that only shows a symptom (latency, an error rate)
+weighs half as much as one that names a cause. When the errors of several components name one
+dependency (``Finding.depends_on``), that dependency gains the weight of the blame and its callers
+lose some: the failed dependency is the cause, they are its victims.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from incident_flow.model import Category, Evidence, Finding, RootCause
+
+__all__ = ["correlate", "settle_onset"]
+
+SYMPTOM_WEIGHT = 0.5
+MAX_CAUSES = 5
+
+
+def _noisy_or(confidences: Sequence[float]) -> float:
+    remaining = 1.0
+    for c in confidences:
+        remaining *= 1.0 - c
+    return 1.0 - remaining
+
+
+def correlate(findings: Sequence[Finding]) -> list[RootCause]:
+    """Rank the components that findings point at; rank 1 is the most likely cause."""
+    by_component: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_component[finding.component].append(finding)
+    blamed: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.depends_on and finding.depends_on != finding.component:
+            blamed[finding.depends_on].append(finding)
+
+    scored: list[tuple[float, str, list[Finding]]] = []
+    for component in set(by_component) | set(blamed):
+        own = by_component.get(component, [])
+        weights = [f.confidence * (SYMPTOM_WEIGHT if f.symptom else 1.0) for f in own]
+        # Blame from callers: each calling component counts once, as a witness of moderate weight.
+        callers = {f.component: f.confidence for f in blamed.get(component, [])}
+        weights.extend(0.6 * c for c in callers.values())
+        # A component whose own errors point at a dependency is likely a victim.
+        if own and all(f.depends_on and f.depends_on != component for f in own if not f.symptom):
+            weights = [w * 0.5 for w in weights]
+        score = _noisy_or(weights)
+        if score > 0:
+            scored.append((score, component, own or blamed.get(component, [])))
+
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    causes: list[RootCause] = []
+    for rank, (score, component, supporting) in enumerate(scored[:MAX_CAUSES], start=1):
+        lead = max(supporting, key=lambda f: (not f.symptom, f.change is not None, f.confidence))
+        evidence: list[Evidence] = []
+        for finding in sorted(supporting, key=lambda f: -f.confidence):
+            for item in finding.evidence:
+                if item not in evidence:
+                    evidence.append(item)
+        category = _category(supporting, lead)
+        change = next((f.change for f in supporting if f.change is not None), None)
+        summary = lead.summary or lead.title
+        if lead.component != component:
+            summary = f"{component} is named by the errors of {lead.component}: {lead.title}"
+        causes.append(
+            RootCause(
+                rank=rank,
+                component=component,
+                category=category,
+                indicator=lead.indicator,
+                change=change,
+                summary=summary,
+                confidence=round(min(score, 0.99), 3),
+                evidence=evidence[:12],
+            )
+        )
+    return causes
+
+
+def _category(supporting: Sequence[Finding], lead: Finding) -> Category:
+    if any(f.change is not None for f in supporting):
+        return Category.CODE
+    if lead.category is not None:
+        return lead.category
+    for finding in supporting:
+        if finding.category is not None:
+            return finding.category
+    return Category.INFRASTRUCTURE
+
+
+def settle_onset(causes: Sequence[RootCause], findings: Sequence[Finding]) -> datetime | None:
+    """One onset for the report: the earliest the rank-1 cause's findings saw, else any finding's."""
+    if causes:
+        top = causes[0].component
+        onsets = [f.onset for f in findings if f.onset is not None and f.component == top]
+        if onsets:
+            return min(onsets)
+    onsets = [f.onset for f in findings if f.onset is not None and not f.symptom]
+    return min(onsets) if onsets else None

@@ -1,0 +1,124 @@
+"""Phase 3, mitigation: what to do now for the leading causes, and the permanent fix.
+
+The seed's lists per category (infrastructure: scale, restart, fix configuration; code: revert,
+hotfix, feature flag; performance: optimise queries, caching, pools; security: block, patch,
+rotate). Nothing here runs anything: every step is a proposal, and those that change production
+need approval. Commands are argument lists built from the evidence, never shell strings, so text
+from a log can never become a command of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from incident_flow.model import Category, Mitigation, RootCause
+
+__all__ = ["propose_mitigations"]
+
+
+def _for_cause(cause: RootCause) -> list[Mitigation]:
+    target = cause.component
+    why = f"rank {cause.rank} cause ({cause.confidence:.0%}): {cause.summary}"
+    change = cause.change
+    if change is not None:
+        if change.kind == "commit":
+            return [
+                Mitigation(
+                    action=f"Revert commit {change.id[:12]} ({change.summary})",
+                    target=target,
+                    rationale=why,
+                    risk="medium",
+                    requires_approval=True,
+                    command=("git", "revert", "--no-edit", change.id),
+                ),
+                Mitigation(
+                    action=f"Fix the defect introduced by {change.id[:12]} and ship it with a test",
+                    target=target,
+                    rationale="the revert restores service; the fix removes the cause",
+                    risk="low",
+                    requires_approval=False,
+                    kind="fix",
+                ),
+            ]
+        return [
+            Mitigation(
+                action=f"Roll back {change.kind} {change.id} ({change.summary})",
+                target=target,
+                rationale=why,
+                risk="medium",
+                requires_approval=True,
+            )
+        ]
+    if cause.category is Category.INFRASTRUCTURE:
+        return [
+            Mitigation(
+                action=f"Restart or fail over {target}, and scale it out if it is saturated",
+                target=target,
+                rationale=why,
+                risk="medium",
+                requires_approval=True,
+            ),
+            Mitigation(
+                action=f"Repair the failing resource behind {target} (capacity, configuration, dependency)",
+                target=target,
+                rationale="restarts buy time; the resource that failed must be fixed",
+                risk="low",
+                requires_approval=False,
+                kind="fix",
+            ),
+        ]
+    if cause.category is Category.PERFORMANCE:
+        return [
+            Mitigation(
+                action=f"Shed or rate-limit load on {target} and raise its capacity (instances, pool size)",
+                target=target,
+                rationale=why,
+                risk="low",
+                requires_approval=True,
+            ),
+            Mitigation(
+                action=f"Remove the bottleneck in {target} (slow query, missing index, lock, pool size)",
+                target=target,
+                rationale="capacity buys time; the bottleneck is the cause",
+                risk="low",
+                requires_approval=False,
+                kind="fix",
+            ),
+        ]
+    if cause.category is Category.SECURITY:
+        return [
+            Mitigation(
+                action=f"Block the offending sources at the edge of {target}",
+                target=target,
+                rationale=why,
+                risk="low",
+                requires_approval=True,
+            ),
+            Mitigation(
+                action=f"Rotate the credentials involved and patch what was exploited on {target}",
+                target=target,
+                rationale="blocking stops this attacker; rotation and patching close the door",
+                risk="medium",
+                requires_approval=True,
+                kind="fix",
+            ),
+        ]
+    return [
+        Mitigation(
+            action=f"Roll back the most recent change to {target}",
+            target=target,
+            rationale=why,
+            risk="medium",
+            requires_approval=True,
+        )
+    ]
+
+
+def propose_mitigations(causes: Sequence[RootCause], *, limit: int = 2) -> list[Mitigation]:
+    """Steps for the leading causes, immediate ones first (they restore service fastest)."""
+    steps: list[Mitigation] = []
+    for cause in causes[:limit]:
+        for step in _for_cause(cause):
+            if step not in steps:
+                steps.append(step)
+    return sorted(steps, key=lambda m: m.kind != "immediate")

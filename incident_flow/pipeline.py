@@ -1,0 +1,326 @@
+"""The four phases as one run: assess, investigate, correlate, mitigate, report.
+
+Each phase is a function from values to values (see :mod:`incident_flow.assess`,
+:mod:`incident_flow.correlate`, :mod:`incident_flow.mitigate`); this module only sequences them,
+runs the investigators concurrently under their time budgets, and keeps the audit trail.
+Investigators that are plain functions run in daemon threads: a hung one is abandoned at its
+timeout and never keeps the process alive, which ``asyncio.to_thread`` could not promise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import structlog
+
+from incident_flow import __version__
+from incident_flow.assess import assess_description, reassess
+from incident_flow.audit import AuditTrail
+from incident_flow.config import Config, ConfigError
+from incident_flow.context import InvestigationContext, RunState
+from incident_flow.correlate import correlate, settle_onset
+from incident_flow.investigators import Investigator
+from incident_flow.mitigate import propose_mitigations
+from incident_flow.model import (
+    Event,
+    Finding,
+    Incident,
+    InvestigatorRun,
+    InvestigatorStatus,
+    Report,
+    RootCause,
+    SourceProblem,
+    TimelineEvent,
+)
+from incident_flow.plugins import PluginHost
+from incident_flow.sources import Source, SourceError, SourceSpec
+
+__all__ = ["EventListener", "build_sources", "execute"]
+
+EventListener = Callable[[Event], None]
+log = structlog.get_logger(__name__)
+
+
+def build_sources(
+    specs: Sequence[SourceSpec], host: PluginHost, detected_at: datetime
+) -> tuple[list[Source], list[SourceProblem]]:
+    """Build each configured source; one that cannot start is a problem, not a failed run.
+
+    A :class:`ConfigError` (a bad option value) still stops the run: the user must fix the file.
+    """
+    types = host.source_types()
+    sources: list[Source] = []
+    problems: list[SourceProblem] = []
+    for spec in specs:
+        source_type = types.get(spec.type)
+        if source_type is None:
+            problems.append(SourceProblem(spec.name, f"no plugin provides source type {spec.type!r}"))
+            continue
+        try:
+            source = source_type.factory(spec)
+        except ConfigError:
+            raise
+        except (SourceError, OSError) as exc:
+            problems.append(SourceProblem(spec.name, str(exc)))
+            continue
+        if hasattr(source, "reference_time"):
+            source.reference_time = detected_at  # year-less syslog times resolve near detection
+        sources.append(source)
+    return sources, problems
+
+
+def _known_components(config: Config) -> list[str]:
+    names = list(config.components)
+    for source in config.sources:
+        component = source.options.get("component")
+        if isinstance(component, str) and component not in names:
+            names.append(component)
+    return names
+
+
+class _Dispatcher:
+    """Delivers events to listeners on the loop's thread, whichever thread emitted them."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, host: PluginHost, listeners: Sequence[EventListener]):
+        self._loop = loop
+        self._host = host
+        self._listeners = listeners
+        self._thread = threading.get_ident()
+
+    def __call__(self, event: Event) -> None:
+        if threading.get_ident() == self._thread:
+            self._deliver(event)
+        else:
+            self._loop.call_soon_threadsafe(self._deliver, event)
+
+    def _deliver(self, event: Event) -> None:
+        self._host.emit(event)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception as exc:  # a listener's bug must not stop the run
+                log.warning("event listener raised", error=f"{type(exc).__name__}: {exc}")
+
+
+async def _in_thread(func: Callable[[], Any]) -> Any:
+    """Run ``func`` in a daemon thread; awaiting it can time out without joining the thread."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def target() -> None:
+        try:
+            result = func()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=target, name="incident-flow-investigator", daemon=True).start()
+    return await future
+
+
+def _checked_findings(result: Any, investigator: str) -> list[Finding]:
+    if result is None:
+        return []
+    if not isinstance(result, Iterable):
+        raise TypeError(f"returned {type(result).__name__}, expected an iterable of Finding")
+    findings: list[Finding] = []
+    for item in result:
+        if not isinstance(item, Finding):
+            raise TypeError(f"returned a {type(item).__name__} among its findings, expected Finding")
+        findings.append(
+            item if item.investigator == investigator else attrs.evolve(item, investigator=investigator)
+        )
+    return findings
+
+
+async def _run_investigator(
+    investigator: Investigator, ctx: InvestigationContext, timeout: float
+) -> tuple[InvestigatorRun, list[Finding]]:
+    started = time.monotonic()
+    ctx.emit("investigator.started", timeout_s=timeout)
+    status, error, findings = InvestigatorStatus.OK, None, []
+    try:
+        if inspect.iscoroutinefunction(investigator.investigate):
+            result = await asyncio.wait_for(investigator.investigate(ctx), timeout)  # type: ignore[arg-type]
+            findings = _checked_findings(result, investigator.name)
+        else:
+            findings = await asyncio.wait_for(
+                _in_thread(lambda: _checked_findings(investigator.investigate(ctx), investigator.name)),
+                timeout,
+            )
+    except TimeoutError:
+        status, error = InvestigatorStatus.TIMED_OUT, f"no answer within {timeout:g}s"
+    except Exception as exc:
+        status, error = InvestigatorStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    duration = round(time.monotonic() - started, 3)
+    run = InvestigatorRun(
+        name=investigator.name, status=status, duration_s=duration, error=error, findings=len(findings)
+    )
+    for finding in findings:
+        ctx.audit("finding", title=finding.title, component=finding.component, confidence=finding.confidence)
+    ctx.audit("investigator.finished", status=status.value, duration_s=duration, error=error)
+    ctx.emit(
+        "investigator.finished", status=status.value, duration_s=duration, error=error, findings=len(findings)
+    )
+    return run, findings
+
+
+def _timeline(
+    incident: Incident, onset: datetime | None, findings: Sequence[Finding], causes: Sequence[RootCause]
+) -> list[TimelineEvent]:
+    events: list[TimelineEvent] = []
+    if onset is not None:
+        lead = f" in {causes[0].component}" if causes else ""
+        events.append(TimelineEvent(at=onset, event=f"Onset: first anomaly{lead}", source="correlate"))
+    events.append(
+        TimelineEvent(at=incident.detected_at, event="Detection: incident reported", source="incident")
+    )
+    seen: set[tuple[str, str]] = set()
+    for finding in findings:
+        if finding.onset is None or (finding.component, finding.title) in seen:
+            continue
+        seen.add((finding.component, finding.title))
+        events.append(
+            TimelineEvent(
+                at=finding.onset, event=f"{finding.component}: {finding.title}", source=finding.investigator
+            )
+        )
+    for change in {f.change for f in findings if f.change is not None}:
+        events.append(
+            TimelineEvent(
+                at=change.at, event=f"Change {change.id[:12]}: {change.summary}", source=change.kind
+            )
+        )
+    return sorted(events, key=lambda e: e.at)
+
+
+async def execute(
+    incident: Incident,
+    config: Config,
+    host: PluginHost,
+    specs: Sequence[SourceSpec],
+    *,
+    listeners: Sequence[EventListener] = (),
+    window_end: datetime | None = None,
+    only: Sequence[str] | None = None,
+) -> Report:
+    """Run every phase for ``incident`` with ``config``'s sources and ``host``'s plugins."""
+    settings = config.settings
+    trail = AuditTrail.open(settings.audit_dir, incident.id, incident=incident, version=__version__)
+    dispatch = _Dispatcher(asyncio.get_running_loop(), host, listeners)
+    notes: list[str] = []
+
+    def emit(kind: str, **data: Any) -> None:
+        dispatch(Event(kind=kind, at=datetime.now(UTC), data=data))
+
+    emit("run.started", incident=incident.id, description=incident.description)
+    sources, problems = build_sources(specs, host, incident.detected_at)
+    for failure in host.failures:
+        problems.append(SourceProblem(f"plugin {failure.plugin}", failure.error))
+    trail.record(
+        "sources", built=[s.describe() for s in sources], problems=[attrs.asdict(p) for p in problems]
+    )
+    state = RunState(sources, audit=trail.record, emit=dispatch)
+    for problem in problems:
+        state.problem(problem.source, problem.error)
+
+    emit("phase.started", phase="assess")
+    initial = assess_description(incident, _known_components(config))
+    trail.record(
+        "assessment", stage="description", severity=initial.severity.value, reasons=list(initial.reasons)
+    )
+
+    emit("phase.started", phase="investigate")
+    ctx = InvestigationContext(incident, settings, state, components=config.components, window_end=window_end)
+    investigators = host.investigators()
+    selected = [inv for name, inv in sorted(investigators.items()) if only is None or name in only]
+    budget = settings.phase_budgets.get("investigate", 600.0)
+    runs: list[InvestigatorRun] = []
+    findings: list[Finding] = []
+    if selected:
+        tasks = [
+            _run_investigator(
+                inv, ctx.for_investigator(inv.name), min(inv.timeout or settings.investigator_timeout, budget)
+            )
+            for inv in selected
+        ]
+        for run, found in await asyncio.gather(*tasks):
+            runs.append(run)
+            findings.extend(found)
+        if any(r.status is InvestigatorStatus.TIMED_OUT and r.duration_s >= budget for r in runs):
+            notes.append(
+                f"The investigate phase ran out of its {budget:g}s budget; "
+                "timed-out investigators gave nothing."
+            )
+    else:
+        notes.append("No investigator is installed: the report rests on the description alone.")
+
+    emit("phase.started", phase="correlate")
+    causes = correlate(findings)
+    onset = settle_onset(causes, findings)
+    for cause in causes:
+        trail.record(
+            "root_cause",
+            rank=cause.rank,
+            component=cause.component,
+            category=cause.category.value,
+            confidence=cause.confidence,
+            change=cause.change.id if cause.change else None,
+        )
+    assessment = reassess(initial, causes, findings)
+    trail.record(
+        "assessment", stage="measured", severity=assessment.severity.value, reasons=list(assessment.reasons)
+    )
+
+    emit("phase.started", phase="mitigate")
+    mitigations = propose_mitigations(causes)
+    trail.record("mitigations", proposed=[m.action for m in mitigations], executed=[])
+    if not sources and not config.sources:
+        notes.append("No sources are configured: add an incident-flow.toml to investigate telemetry.")
+
+    report = Report(
+        incident=incident,
+        assessment=assessment,
+        root_causes=causes,
+        findings=sorted(findings, key=lambda f: (-f.confidence, f.investigator, f.component)),
+        mitigations=mitigations,
+        timeline=_timeline(incident, onset, findings, causes),
+        investigators=runs,
+        source_problems=state.problems(),
+        notes=notes,
+        onset=onset,
+        status="ongoing",
+        generated_at=datetime.now(UTC),
+    )
+    report = attrs.evolve(report, extensions=host.extend_report(report))
+    for source in sources:
+        try:
+            source.close()
+        except Exception as exc:  # closing must never lose the report
+            log.warning("source close failed", source=source.name, error=str(exc))
+    summary = trail.close()
+    audit: Mapping[str, Any] = {
+        "path": str(summary.path) if summary.path else None,
+        "records": summary.records,
+        "final_hash": summary.final_hash,
+        "error": summary.error,
+    }
+    report = attrs.evolve(report, audit=audit)
+    emit("run.finished", incident=incident.id, root_causes=len(causes))
+    return report

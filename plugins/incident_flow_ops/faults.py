@@ -1,0 +1,89 @@
+"""What kind of fault a log message reports, and the category of cause it points to.
+
+These are facts of how systems fail, true of logs in general: a refused connection, a DNS failure,
+an expired certificate, the kernel's OOM killer, a full disk, an exhausted pool. A message matching
+none of them is still counted as an error pattern; it just says nothing about the kind of cause.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from incident_flow import Category
+
+__all__ = ["Fault", "classify"]
+
+
+@attrs.frozen
+class Fault:
+    kind: str
+    category: Category
+    #: Whether the message blames a peer (the dependency it names) rather than its own component.
+    names_peer: bool
+
+
+_RULES: tuple[tuple[re.Pattern[str], Fault], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), fault)
+    for pattern, fault in (
+        (
+            r"\b(name or service not known|nxdomain|could not resolve|no such host|temporary failure in name "
+            r"resolution|unknownhostexception|dns)\b",
+            Fault("dns failure", Category.INFRASTRUCTURE, True),
+        ),
+        (
+            r"\b(certificate|x509|ssl|tls)\b.*\b(expired|verify|invalid|unknown|handshake|failed|error)\b|"
+            r"\bcertificate has expired\b",
+            Fault("tls error", Category.INFRASTRUCTURE, True),
+        ),
+        (
+            r"\b(connection refused|econnrefused|connection reset|econnreset|broken pipe|no route to host|"
+            r"network is unreachable|host is unreachable|ehostunreach|connection closed by peer)\b",
+            Fault("connection failure", Category.INFRASTRUCTURE, True),
+        ),
+        (
+            r"\b(connect(ion)? timed out|connect timeout|read timed out|timed out|timeout|deadline exceeded|"
+            r"etimedout|upstream timed out)\b",
+            Fault("timeout", Category.INFRASTRUCTURE, True),
+        ),
+        (
+            r"\b(out of memory|oom|killed process|memoryerror|outofmemoryerror|cannot allocate memory|"
+            r"memory limit)\b",
+            Fault("out of memory", Category.INFRASTRUCTURE, False),
+        ),
+        (
+            r"\b(no space left on device|disk full|enospc|disk quota exceeded|filesystem full)\b",
+            Fault("disk full", Category.INFRASTRUCTURE, False),
+        ),
+        (
+            r"\b(too many open files|emfile)\b",
+            Fault("file descriptors exhausted", Category.INFRASTRUCTURE, False),
+        ),
+        (
+            r"\b(pool (is )?exhausted|queuepool limit|too many connections|remaining connection slots|"
+            r"connection pool|pool timeout|could not obtain connection)\b",
+            Fault("connection pool exhausted", Category.PERFORMANCE, False),
+        ),
+        (
+            r"\b(deadlock|lock wait timeout|could not obtain lock|lock timeout)\b",
+            Fault("lock contention", Category.PERFORMANCE, False),
+        ),
+        (
+            r"\b(rate limit|too many requests|throttl\w*|429)\b",
+            Fault("throttled", Category.PERFORMANCE, True),
+        ),
+        (
+            r"\b(segfault|segmentation fault|core dumped|panic|fatal error)\b",
+            Fault("crash", Category.INFRASTRUCTURE, False),
+        ),
+    )
+)
+
+
+def classify(message: str) -> Fault | None:
+    """The first fault kind the message reports, or None."""
+    for pattern, fault in _RULES:
+        if pattern.search(message):
+            return fault
+    return None
