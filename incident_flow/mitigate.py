@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from incident_flow.model import Category, Mitigation, RootCause
+from incident_flow.model import Category, Finding, Mitigation, RootCause
 
 __all__ = ["propose_mitigations"]
 
@@ -114,11 +114,18 @@ def _for_cause(cause: RootCause) -> list[Mitigation]:
     ]
 
 
-def propose_mitigations(causes: Sequence[RootCause], *, limit: int = 2) -> list[Mitigation]:
-    """Steps for the leading causes, immediate ones first (they restore service fastest)."""
+def propose_mitigations(
+    causes: Sequence[RootCause], findings: Sequence[Finding] = (), *, limit: int = 2
+) -> list[Mitigation]:
+    """Steps for the leading causes, immediate ones first (they restore service fastest).
+
+    The investigators' own proposals for a cause's component come first: they know the specific
+    fix (the index to create, the address to block); the category's generic steps follow.
+    """
     steps: list[Mitigation] = []
     for cause in causes[:limit]:
-        for step in _for_cause(cause):
+        specific = [m for f in findings if f.component == cause.component for m in f.mitigations]
+        for step in [*specific, *_for_cause(cause)]:
             if step not in steps:
                 steps.append(step)
     return sorted(steps, key=lambda m: m.kind != "immediate")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -108,6 +108,39 @@ def _str_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value or ())
 
 
+# Typed converters: mypy's attrs plugin cannot see through a bare ``converter=tuple``.
+def _tuple_of_root_causes(value: Iterable[RootCause]) -> tuple[RootCause, ...]:
+    return tuple(value)
+
+
+def _tuple_of_findings(value: Iterable[Finding]) -> tuple[Finding, ...]:
+    return tuple(value)
+
+
+def _tuple_of_mitigations(value: Iterable[Mitigation]) -> tuple[Mitigation, ...]:
+    return tuple(value)
+
+
+def _tuple_of_timeline(value: Iterable[TimelineEvent]) -> tuple[TimelineEvent, ...]:
+    return tuple(value)
+
+
+def _tuple_of_investigators(value: Iterable[InvestigatorRun]) -> tuple[InvestigatorRun, ...]:
+    return tuple(value)
+
+
+def _tuple_of_source_problems(value: Iterable[SourceProblem]) -> tuple[SourceProblem, ...]:
+    return tuple(value)
+
+
+def _tuple_of_extensions(value: Iterable[Mapping[str, str]]) -> tuple[Mapping[str, str], ...]:
+    return tuple(dict(item) for item in value)
+
+
+def _evidence(value: Iterable[Evidence]) -> tuple[Evidence, ...]:
+    return tuple(value)
+
+
 def format_offset(at: datetime, detected_at: datetime) -> str:
     """``T+4m`` / ``T-7m`` / ``T+0``: minutes from detection, as the seed's timeline writes them."""
     seconds = (at - detected_at).total_seconds()
@@ -171,7 +204,8 @@ class Finding:
     ``category`` is the kind of cause this finding points to if it is the cause; ``symptom`` marks a
     finding that shows how the incident looked (latency, error rates) rather than what caused it;
     ``depends_on`` names a component that this one's errors point at (the edge the ranking uses to
-    tell a failed dependency from its callers); ``onset`` is when the investigator saw it start.
+    tell a failed dependency from its callers); ``onset`` is when the investigator saw it start;
+    ``mitigations`` are the steps the investigator proposes for what it found.
     """
 
     investigator: str = attrs.field(validator=_non_empty)
@@ -179,7 +213,7 @@ class Finding:
     title: str = attrs.field(validator=_non_empty)
     summary: str
     confidence: float = attrs.field(converter=float, validator=_unit_interval)
-    evidence: tuple[Evidence, ...] = attrs.field(converter=tuple)
+    evidence: tuple[Evidence, ...] = attrs.field(converter=_evidence)
     category: Category | None = attrs.field(default=None, converter=attrs.converters.optional(Category))
     severity: Severity | None = attrs.field(default=None, converter=attrs.converters.optional(Severity))
     symptom: bool = False
@@ -187,6 +221,9 @@ class Finding:
     onset: datetime | None = attrs.field(default=None, validator=_aware)
     change: Change | None = None
     depends_on: str | None = None
+    #: Steps this investigator knows fit what it found (a DDL to review, a block rule...);
+    #: they lead the report's mitigations when this finding's component is a leading cause.
+    mitigations: tuple[Mitigation, ...] = attrs.field(default=(), converter=_tuple_of_mitigations)
 
     @evidence.validator
     def _has_evidence(self, _attribute: attrs.Attribute[Any], value: tuple[Evidence, ...]) -> None:
@@ -221,7 +258,7 @@ class RootCause:
     category: Category = attrs.field(converter=Category)
     summary: str
     confidence: float = attrs.field(converter=float, validator=_unit_interval)
-    evidence: tuple[Evidence, ...] = attrs.field(converter=tuple)
+    evidence: tuple[Evidence, ...] = attrs.field(converter=_evidence)
     indicator: str | None = None
     change: Change | None = None
 
@@ -282,19 +319,19 @@ class Report:
 
     incident: Incident
     assessment: Assessment
-    root_causes: tuple[RootCause, ...] = attrs.field(default=(), converter=tuple)
-    findings: tuple[Finding, ...] = attrs.field(default=(), converter=tuple)
-    mitigations: tuple[Mitigation, ...] = attrs.field(default=(), converter=tuple)
-    timeline: tuple[TimelineEvent, ...] = attrs.field(default=(), converter=tuple)
-    investigators: tuple[InvestigatorRun, ...] = attrs.field(default=(), converter=tuple)
-    source_problems: tuple[SourceProblem, ...] = attrs.field(default=(), converter=tuple)
+    root_causes: tuple[RootCause, ...] = attrs.field(default=(), converter=_tuple_of_root_causes)
+    findings: tuple[Finding, ...] = attrs.field(default=(), converter=_tuple_of_findings)
+    mitigations: tuple[Mitigation, ...] = attrs.field(default=(), converter=_tuple_of_mitigations)
+    timeline: tuple[TimelineEvent, ...] = attrs.field(default=(), converter=_tuple_of_timeline)
+    investigators: tuple[InvestigatorRun, ...] = attrs.field(default=(), converter=_tuple_of_investigators)
+    source_problems: tuple[SourceProblem, ...] = attrs.field(default=(), converter=_tuple_of_source_problems)
     notes: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     onset: datetime | None = attrs.field(default=None, validator=_aware)
     status: str = attrs.field(
         default="ongoing", validator=attrs.validators.in_(("resolved", "mitigated", "ongoing"))
     )
     audit: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
-    extensions: tuple[Mapping[str, str], ...] = attrs.field(default=(), converter=tuple)
+    extensions: tuple[Mapping[str, str], ...] = attrs.field(default=(), converter=_tuple_of_extensions)
     generated_at: datetime | None = attrs.field(default=None, validator=_aware)
 
     def to_markdown(self) -> str:

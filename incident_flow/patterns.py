@@ -99,7 +99,7 @@ def print_patterns(
         )
     templates = count_templates(records)
     if as_json:
-        data = {
+        data: dict[str, object] = {
             "templates": [
                 {"id": t.id, "template": t.template, "count": t.count, "lines": t.lines} for t in templates
             ]

@@ -42,7 +42,7 @@ from incident_flow.model import (
 from incident_flow.plugins import PluginHost
 from incident_flow.sources import Source, SourceError, SourceSpec
 
-__all__ = ["EventListener", "build_sources", "execute"]
+__all__ = ["EventListener", "build_sources", "checked_findings", "execute"]
 
 EventListener = Callable[[Event], None]
 log = structlog.get_logger(__name__)
@@ -134,7 +134,8 @@ async def _in_thread(func: Callable[[], Any]) -> Any:
     return await future
 
 
-def _checked_findings(result: Any, investigator: str) -> list[Finding]:
+def checked_findings(result: Any, investigator: str) -> list[Finding]:
+    """An investigator's return value as a list of findings stamped with its name, or TypeError."""
     if result is None:
         return []
     if not isinstance(result, Iterable):
@@ -157,11 +158,11 @@ async def _run_investigator(
     status, error, findings = InvestigatorStatus.OK, None, []
     try:
         if inspect.iscoroutinefunction(investigator.investigate):
-            result = await asyncio.wait_for(investigator.investigate(ctx), timeout)  # type: ignore[arg-type]
-            findings = _checked_findings(result, investigator.name)
+            result = await asyncio.wait_for(investigator.investigate(ctx), timeout)
+            findings = checked_findings(result, investigator.name)
         else:
             findings = await asyncio.wait_for(
-                _in_thread(lambda: _checked_findings(investigator.investigate(ctx), investigator.name)),
+                _in_thread(lambda: checked_findings(investigator.investigate(ctx), investigator.name)),
                 timeout,
             )
     except TimeoutError:
@@ -289,7 +290,7 @@ async def execute(
     )
 
     emit("phase.started", phase="mitigate")
-    mitigations = propose_mitigations(causes)
+    mitigations = propose_mitigations(causes, findings)
     trail.record("mitigations", proposed=[m.action for m in mitigations], executed=[])
     if not sources and not config.sources:
         notes.append("No sources are configured: add an incident-flow.toml to investigate telemetry.")

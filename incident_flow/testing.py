@@ -12,7 +12,8 @@ The built-in plugins' own tests use these helpers too.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from incident_flow.context import InvestigationContext, RunState
 from incident_flow.investigators import Investigate, Investigator
 from incident_flow.logs import read_records
 from incident_flow.model import Change, Event, Finding, Incident
+from incident_flow.pipeline import checked_findings
 from incident_flow.sources import ChangeSource, LogRecord, LogSource, MetricSeries, MetricSource, Source
 
 __all__ = [
@@ -126,14 +128,15 @@ def run_investigator(investigator: Investigator | Investigate, **context: Any) -
     func = investigator.investigate if isinstance(investigator, Investigator) else investigator
     name = investigator.name if isinstance(investigator, Investigator) else getattr(func, "__name__", "test")
     ctx = make_context(**context).for_investigator(name)
-    result = func(ctx)
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)
-    return [f if isinstance(f, Finding) else _not_a_finding(f) for f in (result or ())]
+    result: Any = func(ctx)
+    if inspect.isawaitable(result):
+        result = asyncio.run(_awaited(result))
+    # The same validation as a real run: a wrong return type fails here, not in production.
+    return checked_findings(result, name)
 
 
-def _not_a_finding(item: object) -> Finding:
-    raise TypeError(f"an investigator returned {type(item).__name__}, expected Finding")
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 @pytest.fixture(name="run_investigator")

@@ -8,7 +8,6 @@ loader can name an unknown or mistyped key before anything runs.
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -114,8 +113,12 @@ class SourceType:
     plugin: str | None = None
 
 
-class Source(abc.ABC):  # noqa: B024 - a base for the capability classes below
-    """The base of every source; a source may offer several kinds of data."""
+class Source:
+    """The base of every source; a source may offer several kinds of data.
+
+    The capability classes below are plain bases rather than ABCs so that
+    ``ctx.sources(LogSource)`` type-checks; a subclass implements the method it offers.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -132,29 +135,29 @@ class Source(abc.ABC):  # noqa: B024 - a base for the capability classes below
         """One line for the report and the audit trail."""
         return f"{type(self).__name__} {self.name}"
 
-    def close(self) -> None:  # noqa: B027 - most sources hold nothing open
+    def close(self) -> None:
         """Release connections; called once when the run ends."""
 
 
 class LogSource(Source):
     """Offers log records."""
 
-    @abc.abstractmethod
     def records(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[LogRecord]:
         """Stream the records in ``[since, until)``; records without a time are kept."""
+        raise NotImplementedError
 
 
 class MetricSource(Source):
     """Offers numeric series."""
 
-    @abc.abstractmethod
     def series(self, since: datetime, until: datetime) -> Iterator[MetricSeries]:
         """The series with points in ``[since, until]``."""
+        raise NotImplementedError
 
 
 class ChangeSource(Source):
     """Offers changes: commits, deploys, flag flips, migrations."""
 
-    @abc.abstractmethod
     def changes(self, since: datetime, until: datetime) -> Iterator[Change]:
         """The changes made in ``[since, until]``, oldest first."""
+        raise NotImplementedError

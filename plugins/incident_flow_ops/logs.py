@@ -255,7 +255,9 @@ def find_surges(patterns: LogPatterns, onset: datetime, start: datetime, known: 
         # A fault of the component itself (the OOM killer, a full disk, a crash) is decisive
         # even once: it is news whenever it was absent from the baseline.
         decisive = entry.fault is not None and not entry.fault.names_peer and change.before == 0
-        significant = change.after >= MIN_AFTER and change.p_value <= SIGNIFICANCE and change.ratio >= MIN_RATIO
+        significant = (
+            change.after >= MIN_AFTER and change.p_value <= SIGNIFICANCE and change.ratio >= MIN_RATIO
+        )
         if not (decisive and change.after > 0) and not significant:
             continue
         template = patterns.miner.get(entry.template_id).template
@@ -311,7 +313,9 @@ def analyse_logs(ctx: InvestigationContext) -> list[Finding]:
         confidence = round(min(0.9, 0.35 + 0.55 * (1 - math.exp(-weighted_after / 30.0))), 3)
         fault = lead.entry.fault
         kind = fault.kind if fault else "errors"
-        title = f"{kind}" + (f" calling {peer}" if peer else "") + f": {len(surges)} new or surging pattern(s)"
+        title = (
+            f"{kind}" + (f" calling {peer}" if peer else "") + f": {len(surges)} new or surging pattern(s)"
+        )
         summary = (
             f"{component}: {len(surges)} log pattern(s) new or surging since {onset:%H:%M} UTC, led by "
             f"{'a ' + fault.kind if fault else 'an error'} pattern seen {lead.change.after} time(s) "
