@@ -43,12 +43,13 @@ def _incident(
     incident_id: str | None,
     config: Config,
 ) -> Incident:
+    # The contract: a detection time without an offset is UTC (the config's timezone is for logs).
     if isinstance(at, str):
-        detected = parse_time(at, config.settings.timezone)
+        detected = parse_time(at, UTC)
     elif at is None:
         detected = datetime.now(UTC)
     elif at.tzinfo is None:
-        detected = at.replace(tzinfo=config.settings.timezone or UTC)
+        detected = at.replace(tzinfo=UTC)
     else:
         detected = at
     return Incident(

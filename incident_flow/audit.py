@@ -44,8 +44,8 @@ from types import TracebackType
 from typing import IO, Any
 
 import attrs
-import structlog
 
+from incident_flow.logger import get_logger
 from incident_flow.timeutil import format_time
 
 __all__ = [
@@ -62,7 +62,7 @@ __all__ = [
     "verify_trail",
 ]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: ``prev`` of the first record.
 GENESIS_HASH = "0" * 64

@@ -112,18 +112,28 @@ def _normalise(argv: Sequence[str]) -> list[str]:
     return ["run", *args]
 
 
+_HANDLER_NAME = "incident-flow-cli"
+
+
 def _configure_logging(stderr: TextIO) -> None:
-    """The CLI owns logging: warnings and errors to stderr, one line each."""
+    """The CLI owns logging: warnings and errors to stderr, one line each.
+
+    The library logs through the standard library (see :mod:`incident_flow.logger`); here the
+    application routes it. Re-running ``main`` (tests do) replaces the handler, never stacks it.
+    """
     level = logging.DEBUG if os.environ.get("INCIDENT_FLOW_DEBUG") else logging.WARNING
     structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.dev.ConsoleRenderer(colors=False),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=stderr),
+        processors=[structlog.processors.add_log_level, structlog.dev.ConsoleRenderer(colors=False)],
         cache_logger_on_first_use=False,
     )
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def _event_printer(console: Console) -> Callable[[Event], None]:
@@ -217,6 +227,8 @@ def _cmd_patterns(args: argparse.Namespace, stdout: TextIO, console: Console) ->
     from incident_flow.patterns import print_patterns
 
     del console
+    if not args.file.is_file():
+        raise UsageError(f"incident-flow patterns: {args.file}: no such file")
     print_patterns(
         args.file,
         fmt=args.log_format,

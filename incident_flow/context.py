@@ -12,9 +12,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import structlog
-
 from incident_flow.config import ComponentSpec, Settings
+from incident_flow.logger import get_logger
 from incident_flow.model import Change, Event, Incident, SourceProblem
 from incident_flow.sources import ChangeSource, LogRecord, LogSource, MetricSeries, MetricSource, Source
 
@@ -90,7 +89,7 @@ class InvestigationContext:
         self.window_end = window_end
         self.change_since: datetime = incident.detected_at - settings.change_lookback
         self._state = state
-        self.log = structlog.get_logger("incident_flow.investigator").bind(
+        self.log = get_logger(f"incident_flow.investigator.{investigator}").bind(
             incident=incident.id, investigator=investigator
         )
 

@@ -47,7 +47,8 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
         callers = {f.component: f.confidence for f in blamed.get(component, [])}
         weights.extend(0.6 * c for c in callers.values())
         # A component whose own errors point at a dependency is likely a victim.
-        if own and all(f.depends_on and f.depends_on != component for f in own if not f.symptom):
+        causal = [f for f in own if not f.symptom]
+        if causal and all(f.depends_on and f.depends_on != component for f in causal):
             weights = [w * 0.5 for w in weights]
         score = _noisy_or(weights)
         if score > 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import tomllib
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,9 +114,12 @@ def load_case(folder: Path) -> Case:
         raise ConfigError(path, None, f"cannot read the case file: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"invalid TOML: {exc}") from None
+    if isinstance(data.get("detected_at"), datetime):  # an unquoted TOML datetime
+        moment = data["detected_at"]
+        data["detected_at"] = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
     for key in ("description", "detected_at"):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            raise ConfigError(path, key, "required: a non-empty string")
+            raise ConfigError(path, key, "required: a non-empty string (detected_at in RFC 3339)")
     allowed = {"description", "detected_at", "severity", "system", "expected"}
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -128,8 +132,15 @@ def load_case(folder: Path) -> Case:
         raise ConfigError(
             path, f"expected.{unknown[0]}", "unknown key; expected component, category or change"
         )
-    component = expected.get("component", ())
-    components = (component,) if isinstance(component, str) else tuple(str(c) for c in component)
+    component = expected.get("component")
+    if isinstance(component, str) and component:
+        components: tuple[str, ...] = (component,)
+    elif isinstance(component, list) and component and all(isinstance(c, str) for c in component):
+        components = tuple(component)
+    else:
+        raise ConfigError(
+            path, "expected.component", "required: a component name or a list of acceptable names"
+        )
     return Case(
         path=folder,
         description=data["description"],

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
-import structlog
 
 from incident_flow import __version__
 from incident_flow.assess import assess_description, reassess
@@ -27,6 +26,7 @@ from incident_flow.config import Config, ConfigError
 from incident_flow.context import InvestigationContext, RunState
 from incident_flow.correlate import correlate, settle_onset
 from incident_flow.investigators import Investigator
+from incident_flow.logger import get_logger
 from incident_flow.mitigate import propose_mitigations
 from incident_flow.model import (
     Event,
@@ -45,7 +45,7 @@ from incident_flow.sources import Source, SourceError, SourceSpec
 __all__ = ["EventListener", "build_sources", "checked_findings", "execute"]
 
 EventListener = Callable[[Event], None]
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def build_sources(
@@ -232,8 +232,6 @@ async def execute(
 
     emit("run.started", incident=incident.id, description=incident.description)
     sources, problems = build_sources(specs, host, incident.detected_at)
-    for failure in host.failures:
-        problems.append(SourceProblem(f"plugin {failure.plugin}", failure.error))
     trail.record(
         "sources", built=[s.describe() for s in sources], problems=[attrs.asdict(p) for p in problems]
     )
@@ -271,6 +269,12 @@ async def execute(
             )
     else:
         notes.append("No investigator is installed: the report rests on the description alone.")
+    # A plugin that failed to load, validate or register shows as a skipped investigator.
+    for failure in host.failures:
+        if failure.skipped:
+            runs.append(
+                InvestigatorRun(name=failure.plugin, status=InvestigatorStatus.SKIPPED, error=failure.error)
+            )
 
     emit("phase.started", phase="correlate")
     causes = correlate(findings)
@@ -310,6 +314,9 @@ async def execute(
         generated_at=datetime.now(UTC),
     )
     report = attrs.evolve(report, extensions=host.extend_report(report))
+    hook_failures = [f"Plugin {f.plugin}: {f.error}" for f in host.failures if not f.skipped]
+    if hook_failures:
+        report = attrs.evolve(report, notes=(*report.notes, *hook_failures))
     for source in sources:
         try:
             source.close()

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 import attrs
 import pluggy
-import structlog
 
 from incident_flow import hookspecs
 from incident_flow.investigators import Investigator
+from incident_flow.logger import get_logger
 from incident_flow.model import Event, Report
 from incident_flow.sources import SourceType
 
@@ -30,7 +30,7 @@ BLOCK_ENV = "INCIDENT_FLOW_DISABLE_PLUGINS"
 #: The core's own plugin: the source types the core itself needs (``patterns`` reads logs).
 CORE_PLUGINS = ("incident_flow.builtin",)
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 T = TypeVar("T", Investigator, SourceType)
 
 
@@ -40,6 +40,7 @@ class PluginFailure:
 
     plugin: str
     error: str
+    skipped: bool = False
 
 
 @attrs.frozen
@@ -71,15 +72,17 @@ class PluginHost:
 
     def add(self, plugin: object, name: str, origin: str, version: str | None = None) -> bool:
         """Register one plugin; a plugin that fails validation is skipped and recorded."""
+        if self.pm.is_registered(plugin):  # passed in and also installed: one registration is enough
+            return True
         try:
             registered = self.pm.register(plugin, name=name)
             if registered is None:  # blocked
                 return False
             self.pm.check_pending()
         except (pluggy.PluginValidationError, ValueError) as exc:
-            if self.pm.is_registered(plugin):
+            if self.pm.has_plugin(name) and self.pm.get_plugin(name) is plugin:
                 self.pm.unregister(plugin)
-            self._fail(name, f"invalid plugin: {exc}")
+            self._fail(name, f"invalid plugin: {exc}", skipped=True)
             return False
         hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
         self._info[name] = PluginInfo(name=name, origin=origin, hooks=hooks, version=version)
@@ -96,13 +99,19 @@ class PluginHost:
             try:
                 plugin = ep.load()
             except Exception as exc:  # any import error of a third-party plugin
-                self._fail(ep.name, f"could not be loaded ({ep.value}): {type(exc).__name__}: {exc}")
+                self._fail(
+                    ep.name, f"could not be loaded ({ep.value}): {type(exc).__name__}: {exc}", skipped=True
+                )
                 continue
             self.add(plugin, ep.name, origin=f"entry point {ep.value}", version=version)
 
-    def _fail(self, plugin: str, error: str) -> None:
-        self.failures.append(PluginFailure(plugin=plugin, error=error))
-        log.warning("plugin skipped", plugin=plugin, error=error)
+    def _fail(self, plugin: str, error: str, *, skipped: bool = False) -> None:
+        """Record a plugin's failure once; ``skipped`` means the whole plugin is out of the run."""
+        failure = PluginFailure(plugin=plugin, error=error, skipped=skipped)
+        if failure in self.failures:
+            return
+        self.failures.append(failure)
+        log.warning("plugin skipped" if skipped else "plugin hook failed", plugin=plugin, error=error)
 
     # -- calling ---------------------------------------------------------------------------------
 
@@ -121,7 +130,12 @@ class PluginHost:
             try:
                 yield impl.plugin_name, impl.function(**args)
             except Exception as exc:
-                self._fail(impl.plugin_name, f"hook {hook_name} raised {type(exc).__name__}: {exc}")
+                # A plugin whose register hook fails contributes nothing: it is out of the run.
+                self._fail(
+                    impl.plugin_name,
+                    f"hook {hook_name} raised {type(exc).__name__}: {exc}",
+                    skipped=hook_name.startswith("register_"),
+                )
 
     def _collect(self, hook_name: str, kind: type[T]) -> dict[str, T]:
         found: dict[str, T] = {}

@@ -18,8 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from incident_flow.config import Settings
 from incident_flow.context import InvestigationContext, RunState
 from incident_flow.investigators import Investigate, Investigator
@@ -139,7 +137,13 @@ async def _awaited(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 
-@pytest.fixture(name="run_investigator")
-def run_investigator_fixture() -> Callable[..., list[Finding]]:
-    """The :func:`run_investigator` helper as a fixture."""
-    return run_investigator
+try:  # the fixture is for pytest users; the helpers above work without pytest
+    import pytest
+except ImportError:  # pragma: no cover - pytest is absent
+    pass
+else:
+
+    @pytest.fixture(name="run_investigator")
+    def run_investigator_fixture() -> Callable[..., list[Finding]]:
+        """The :func:`run_investigator` helper as a fixture."""
+        return run_investigator

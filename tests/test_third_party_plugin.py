@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,8 @@ PLUGIN = ROOT / "examples" / "healthcheck-plugin"
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("site")
     build = tmp_path_factory.mktemp("build")
+    source = build / "plugin"
+    shutil.copytree(PLUGIN, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))  # keep the repo clean
     result = subprocess.run(
         [
             sys.executable,
@@ -35,7 +38,7 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-index",
             "--target",
             str(target),
-            str(PLUGIN),
+            str(source),
         ],
         capture_output=True,
         text=True,
