@@ -1,7 +1,9 @@
-"""The core's own plugin: the source types the core itself relies on.
+"""The core's own plugin: the source types every investigator may draw on.
 
 Registered like any plugin (through the same hooks), but always loaded: ``incident-flow patterns``
 and the bundled example need the ``logs`` source type even when every entry point is disabled.
+The generic sources (logs, metrics, changes, databases) live in the core rather than in one
+investigator's plugin, so that any plugin, built-in or third-party, can use them.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from collections.abc import Callable
 
 from incident_flow.hookspecs import hookimpl
 from incident_flow.logs.source import LOGS_SOURCE_TYPE
+from incident_flow.metrics import METRICS_CSV_SOURCE_TYPE, PROMETHEUS_SOURCE_TYPE
 from incident_flow.sources import SourceType
 
 
 @hookimpl
 def register_source_types(register: Callable[[SourceType], None]) -> None:
     register(LOGS_SOURCE_TYPE)
+    register(METRICS_CSV_SOURCE_TYPE)
+    register(PROMETHEUS_SOURCE_TYPE)

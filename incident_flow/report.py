@@ -689,6 +689,10 @@ def _severity_text(report: Report) -> str:
     return f"{_title_case(assessed)} (assessed; declared {_title_case(declared)}). Why: {reasons}"
 
 
+#: A run this long after detection is a replay of recorded data, not a live incident.
+REPLAY_AFTER = timedelta(hours=6)
+
+
 def _duration_text(report: Report) -> str:
     onset, now = report.onset, report.generated_at
     if onset is None:
@@ -703,6 +707,14 @@ def _duration_text(report: Report) -> str:
         if report.status == "ongoing":
             return f"still ongoing since the {since}; no end yet"
         return f"not known: {report.status}, but the resolution time was not recorded ({since})"
+    detected = report.incident.detected_at
+    if report.status == "ongoing" and now - detected > REPLAY_AFTER:
+        # A replay of recorded data: the time since onset says nothing about the incident.
+        lasted = _span(max((detected - onset).total_seconds(), 0.0))
+        return (
+            f"not known: this run replays data recorded {_span((now - detected).total_seconds())} before it; "
+            f"the incident had lasted {lasted} when it was detected ({since})"
+        )
     elapsed = _span((now - onset).total_seconds())
     if report.status == "ongoing":
         return f"still ongoing: {elapsed} since the {since}, as of {_stamp(now)}; no end yet"

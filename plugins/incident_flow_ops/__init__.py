@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from incident_flow import Investigator, hookimpl
+from incident_flow import Finding, Investigator, hookimpl
+from incident_flow.context import InvestigationContext
 from incident_flow_ops.logs import analyse_logs
+from incident_flow_ops.metrics import analyse_metrics
+
+
+def investigate(ctx: InvestigationContext) -> list[Finding]:
+    """Logs first: the onset they find, when they find one, anchors the metric baseline."""
+    findings = analyse_logs(ctx)
+    onsets = [f.onset for f in findings if f.onset is not None and not f.symptom]
+    return [*findings, *analyse_metrics(ctx, onset_hint=min(onsets) if onsets else None)]
 
 
 @hookimpl
@@ -17,7 +26,8 @@ def register_investigators(register: Callable[[Investigator], None]) -> None:
     register(
         Investigator(
             name="ops",
-            investigate=analyse_logs,
-            description="System diagnostics: error and warning patterns new or surging since the onset",
+            investigate=investigate,
+            description="System diagnostics: log patterns new or surging since the onset, "
+            "metric anomalies and saturation",
         )
     )

@@ -316,10 +316,11 @@ def analyse_logs(ctx: InvestigationContext) -> list[Finding]:
         title = (
             f"{kind}" + (f" calling {peer}" if peer else "") + f": {len(surges)} new or surging pattern(s)"
         )
+        strongest = f" ({fault.kind})" if fault else ""
         summary = (
-            f"{component}: {len(surges)} log pattern(s) new or surging since {onset:%H:%M} UTC, led by "
-            f"{'a ' + fault.kind if fault else 'an error'} pattern seen {lead.change.after} time(s) "
-            f"after the onset and {lead.change.before} before"
+            f"{component}: {len(surges)} log pattern(s) new or surging since {onset:%H:%M} UTC; "
+            f"the strongest{strongest} appeared {lead.change.after} time(s) after the onset "
+            f"and {lead.change.before} before"
         )
         onset_seen = min(
             (
