@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from incident_flow.config import Config, build_source_specs, find_default_config, load_config
+from incident_flow.config import Config, find_default_config, load_config
 from incident_flow.model import Incident, Report, Severity
 from incident_flow.pipeline import EventListener, execute
 from incident_flow.plugins import PluginHost, make_plugin_host
@@ -90,9 +90,8 @@ async def arun_incident(
     host = host or make_plugin_host(plugins)
     resolved = resolve_config(config, host)
     incident = _incident(description, severity, system, at, incident_id, resolved)
-    specs = build_source_specs(resolved)
     listeners = [on_event] if on_event is not None else []
-    return await execute(incident, resolved, host, specs, listeners=listeners, only=only)
+    return await execute(incident, resolved, host, listeners=listeners, only=only)
 
 
 def run_incident(description: str, **kwargs: Any) -> Report:

@@ -22,7 +22,7 @@ import attrs
 from incident_flow import __version__
 from incident_flow.assess import assess_description, reassess
 from incident_flow.audit import AuditTrail
-from incident_flow.config import Config, ConfigError
+from incident_flow.config import Config, ConfigError, build_source_specs
 from incident_flow.context import InvestigationContext, RunState
 from incident_flow.correlate import correlate, settle_onset
 from incident_flow.investigators import Investigator
@@ -40,7 +40,7 @@ from incident_flow.model import (
     TimelineEvent,
 )
 from incident_flow.plugins import PluginHost
-from incident_flow.sources import Source, SourceError, SourceSpec
+from incident_flow.sources import Source, SourceError
 
 __all__ = ["EventListener", "build_sources", "checked_findings", "execute"]
 
@@ -49,24 +49,28 @@ log = get_logger(__name__)
 
 
 def build_sources(
-    specs: Sequence[SourceSpec], host: PluginHost, detected_at: datetime
+    config: Config, host: PluginHost, detected_at: datetime
 ) -> tuple[list[Source], list[SourceProblem]]:
     """Build each configured source; one that cannot start is a problem, not a failed run.
 
-    A :class:`ConfigError` (a bad option value) still stops the run: the user must fix the file.
+    A :class:`ConfigError` (a bad option value a source type found) still stops the run: the user
+    must fix the file, so it is re-raised naming the file and the key as the loader names them.
     """
     types = host.source_types()
     sources: list[Source] = []
     problems: list[SourceProblem] = []
-    for spec in specs:
+    for written, spec in zip(config.sources, build_source_specs(config), strict=True):
         source_type = types.get(spec.type)
         if source_type is None:
             problems.append(SourceProblem(spec.name, f"no plugin provides source type {spec.type!r}"))
             continue
         try:
             source = source_type.factory(spec)
-        except ConfigError:
-            raise
+        except ConfigError as exc:
+            if exc.path is not None:
+                raise
+            key = (exc.key or "").removeprefix(f"sources.{spec.name}.")
+            raise ConfigError(config.path, f"sources[{written.index}].{key}", exc.message) from None
         except (SourceError, OSError) as exc:
             problems.append(SourceProblem(spec.name, str(exc)))
             continue
@@ -215,7 +219,6 @@ async def execute(
     incident: Incident,
     config: Config,
     host: PluginHost,
-    specs: Sequence[SourceSpec],
     *,
     listeners: Sequence[EventListener] = (),
     window_end: datetime | None = None,
@@ -231,7 +234,7 @@ async def execute(
         dispatch(Event(kind=kind, at=datetime.now(UTC), data=data))
 
     emit("run.started", incident=incident.id, description=incident.description)
-    sources, problems = build_sources(specs, host, incident.detected_at)
+    sources, problems = build_sources(config, host, incident.detected_at)
     trail.record(
         "sources", built=[s.describe() for s in sources], problems=[attrs.asdict(p) for p in problems]
     )
