@@ -126,13 +126,19 @@ async def _in_thread(func: Callable[[], Any]) -> Any:
         else:
             future.set_result(result)
 
+    def deliver(result: Any, error: BaseException | None) -> None:
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the run ended (loop closed) before this abandoned thread finished
+            pass
+
     def target() -> None:
         try:
             result = func()
         except BaseException as exc:
-            loop.call_soon_threadsafe(settle, None, exc)
+            deliver(None, exc)
         else:
-            loop.call_soon_threadsafe(settle, result, None)
+            deliver(result, None)
 
     threading.Thread(target=target, name="incident-flow-investigator", daemon=True).start()
     return await future

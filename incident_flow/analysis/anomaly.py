@@ -391,6 +391,8 @@ def score_series(
         return None
     level = statistics.median(base_v)
     scale = robust_scale(base_v, level, span, options)
+    if scale <= 0:  # a span so small (subnormal) that every floor underflows: nothing to score
+        return None
     step = statistics.median(b - a for a, b in itertools.pairwise(after_t)) if len(after_t) > 1 else 0
     width = max(options.min_window_points, round(options.smoothing_s / step) if step > 0 else 0)
 
