@@ -84,8 +84,11 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
 
 
 def _category(supporting: Sequence[Finding], lead: Finding) -> Category:
-    if any(f.change is not None for f in supporting):
-        return Category.CODE
+    # A shipped change makes the cause "code", unless the finding that names it says otherwise
+    # (a change to a secrets file found by the security investigator stays "security").
+    for finding in supporting:
+        if finding.change is not None:
+            return finding.category if finding.category not in (None, Category.CODE) else Category.CODE
     if lead.category is not None:
         return lead.category
     for finding in supporting:
