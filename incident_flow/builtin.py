@@ -14,6 +14,8 @@ from incident_flow.hookspecs import hookimpl
 from incident_flow.logs.source import LOGS_SOURCE_TYPE
 from incident_flow.metrics import METRICS_CSV_SOURCE_TYPE, PROMETHEUS_SOURCE_TYPE
 from incident_flow.sources import SourceType
+from incident_flow.sources.changes import CHANGES_SOURCE_TYPE
+from incident_flow.sources.git import GIT_SOURCE_TYPE
 
 
 @hookimpl
@@ -21,3 +23,5 @@ def register_source_types(register: Callable[[SourceType], None]) -> None:
     register(LOGS_SOURCE_TYPE)
     register(METRICS_CSV_SOURCE_TYPE)
     register(PROMETHEUS_SOURCE_TYPE)
+    register(GIT_SOURCE_TYPE)
+    register(CHANGES_SOURCE_TYPE)

@@ -64,7 +64,9 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
                 if item not in evidence:
                     evidence.append(item)
         category = _category(supporting, lead)
-        change = next((f.change for f in supporting if f.change is not None), None)
+        # The change the most confident causal finding names, whichever investigator found it.
+        with_change = [f for f in supporting if f.change is not None]
+        change = max(with_change, key=lambda f: (not f.symptom, f.confidence)).change if with_change else None
         summary = lead.summary or lead.title
         if lead.component != component:
             summary = f"{component} is named by the errors of {lead.component}: {lead.title}"

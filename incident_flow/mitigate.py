@@ -21,18 +21,28 @@ def _for_cause(cause: RootCause) -> list[Mitigation]:
     why = f"rank {cause.rank} cause ({cause.confidence:.0%}): {cause.summary}"
     change = cause.change
     if change is not None:
-        if change.kind == "commit":
+        if change.kind in ("commit", "merge"):
+            short = change.id[:12]
+            # A merge is reverted against its first parent: the branch it landed on.
+            revert = (
+                "git",
+                "revert",
+                "--no-edit",
+                *(("-m", "1") if change.kind == "merge" else ()),
+                change.id,
+            )
             return [
                 Mitigation(
-                    action=f"Revert commit {change.id[:12]} ({change.summary})",
+                    action=f"Revert {change.kind} {short} ({change.summary}) on a new branch revert-{short} "
+                    f"(git switch --create revert-{short} first; nothing is pushed)",
                     target=target,
                     rationale=why,
                     risk="medium",
                     requires_approval=True,
-                    command=("git", "revert", "--no-edit", change.id),
+                    command=revert,
                 ),
                 Mitigation(
-                    action=f"Fix the defect introduced by {change.id[:12]} and ship it with a test",
+                    action=f"Fix the defect introduced by {short} and ship it with a test",
                     target=target,
                     rationale="the revert restores service; the fix removes the cause",
                     risk="low",
