@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     pat.add_argument("--pattern", help="a line layout in the loghub notation")
     pat.add_argument("--since", help="only records at or after this time (RFC 3339)")
     pat.add_argument("--until", help="only records before this time (RFC 3339)")
+    pat.add_argument(
+        "--compare",
+        action="store_true",
+        help="with --since: only the templates new or surging since then, against the records before",
+    )
     pat.add_argument("--json", action="store_true", help="print the templates as JSON")
 
     audit = sub.add_parser("audit", help="work with audit trails")
@@ -226,17 +231,27 @@ def _cmd_eval(args: argparse.Namespace, stdout: TextIO, console: Console) -> int
 def _cmd_patterns(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
     from incident_flow.patterns import print_patterns
 
-    del console
     if not args.file.is_file():
         raise UsageError(f"incident-flow patterns: {args.file}: no such file")
+    if args.compare and not args.since:
+        raise UsageError("incident-flow patterns: --compare needs --since (where the window starts)")
+    for flag in ("since", "until"):
+        value = getattr(args, flag)
+        if value is not None:
+            try:
+                parse_time(value)
+            except ValueError as exc:
+                raise UsageError(f"incident-flow patterns: --{flag} {value!r}: {exc}") from None
     print_patterns(
         args.file,
         fmt=args.log_format,
         pattern=args.pattern,
         since=args.since,
         until=args.until,
+        compare=args.compare,
         as_json=args.json,
         out=stdout,
+        err=console.file,
     )
     return EXIT_OK
 

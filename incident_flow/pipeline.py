@@ -10,6 +10,7 @@ timeout and never keeps the process alive, which ``asyncio.to_thread`` could not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
 import time
@@ -127,10 +128,9 @@ async def _in_thread(func: Callable[[], Any]) -> Any:
             future.set_result(result)
 
     def deliver(result: Any, error: BaseException | None) -> None:
-        try:
+        # The run may have ended (loop closed) before this abandoned thread finished.
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, result, error)
-        except RuntimeError:  # the run ended (loop closed) before this abandoned thread finished
-            pass
 
     def target() -> None:
         try:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import attrs
 
-__all__ = ["ChangePoint", "RateChange", "change_point", "rate_change"]
+__all__ = ["ChangePoint", "RateChange", "change_point", "is_surge", "rate_change"]
 
 
 def _xlogy(x: float, y: float) -> float:
@@ -68,6 +68,13 @@ def rate_change(before: int, minutes_before: float, after: int, minutes_after: f
         g=g,
         p_value=_chi2_sf_1(g),
     )
+
+
+def is_surge(
+    change: RateChange, *, min_after: int = 3, significance: float = 1e-3, min_ratio: float = 2.0
+) -> bool:
+    """New or rising, and both significant (G-test) and large: the default of every surge check."""
+    return change.after >= min_after and change.p_value <= significance and change.ratio >= min_ratio
 
 
 @attrs.frozen

@@ -19,7 +19,7 @@ import attrs
 
 from incident_flow import Evidence, Finding, Severity
 from incident_flow.analysis.peers import component_for_host, hosts_in
-from incident_flow.analysis.stats import RateChange, change_point, rate_change
+from incident_flow.analysis.stats import RateChange, change_point, is_surge, rate_change
 from incident_flow.analysis.templates import TemplateMiner
 from incident_flow.context import InvestigationContext
 from incident_flow.sources import LogRecord
@@ -29,8 +29,6 @@ __all__ = ["LogPatterns", "analyse_logs", "collect_patterns", "level_weight"]
 
 INVESTIGATOR = "ops"
 SIGNIFICANCE = 1e-3
-MIN_AFTER = 3
-MIN_RATIO = 2.0
 SAMPLES = 3
 MAX_LINE = 400
 
@@ -255,10 +253,7 @@ def find_surges(patterns: LogPatterns, onset: datetime, start: datetime, known: 
         # A fault of the component itself (the OOM killer, a full disk, a crash) is decisive
         # even once: it is news whenever it was absent from the baseline.
         decisive = entry.fault is not None and not entry.fault.names_peer and change.before == 0
-        significant = (
-            change.after >= MIN_AFTER and change.p_value <= SIGNIFICANCE and change.ratio >= MIN_RATIO
-        )
-        if not (decisive and change.after > 0) and not significant:
+        if not (decisive and change.after > 0) and not is_surge(change, significance=SIGNIFICANCE):
             continue
         template = patterns.miner.get(entry.template_id).template
         yield Surge(entry=entry, change=change, template=template, peer=_peer(entry, known))
