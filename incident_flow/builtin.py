@@ -16,6 +16,7 @@ from incident_flow.metrics import METRICS_CSV_SOURCE_TYPE, PROMETHEUS_SOURCE_TYP
 from incident_flow.sources import SourceType
 from incident_flow.sources.changes import CHANGES_SOURCE_TYPE
 from incident_flow.sources.git import GIT_SOURCE_TYPE
+from incident_flow.sources.host import HOST_SOURCE_TYPE
 
 
 @hookimpl
@@ -25,3 +26,4 @@ def register_source_types(register: Callable[[SourceType], None]) -> None:
     register(PROMETHEUS_SOURCE_TYPE)
     register(GIT_SOURCE_TYPE)
     register(CHANGES_SOURCE_TYPE)
+    register(HOST_SOURCE_TYPE)

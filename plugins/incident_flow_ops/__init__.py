@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from incident_flow import Finding, Investigator, hookimpl
 from incident_flow.context import InvestigationContext
+from incident_flow_ops.host import analyse_host
 from incident_flow_ops.logs import analyse_logs
 from incident_flow_ops.metrics import analyse_metrics
 
@@ -18,7 +19,8 @@ def investigate(ctx: InvestigationContext) -> list[Finding]:
     """Logs first: the onset they find, when they find one, anchors the metric baseline."""
     findings = analyse_logs(ctx)
     onsets = [f.onset for f in findings if f.onset is not None and not f.symptom]
-    return [*findings, *analyse_metrics(ctx, onset_hint=min(onsets) if onsets else None)]
+    metrics = analyse_metrics(ctx, onset_hint=min(onsets) if onsets else None)
+    return [*findings, *metrics, *analyse_host(ctx)]
 
 
 @hookimpl
@@ -28,6 +30,6 @@ def register_investigators(register: Callable[[Investigator], None]) -> None:
             name="ops",
             investigate=investigate,
             description="System diagnostics: log patterns new or surging since the onset, "
-            "metric anomalies and saturation",
+            "metric anomalies, and host saturation (live incidents)",
         )
     )
