@@ -17,6 +17,7 @@ from incident_flow.sources import SourceType
 from incident_flow.sources.changes import CHANGES_SOURCE_TYPE
 from incident_flow.sources.git import GIT_SOURCE_TYPE
 from incident_flow.sources.host import HOST_SOURCE_TYPE
+from incident_flow.sources.postgres import POSTGRES_SOURCE_TYPE
 
 
 @hookimpl
@@ -27,3 +28,4 @@ def register_source_types(register: Callable[[SourceType], None]) -> None:
     register(GIT_SOURCE_TYPE)
     register(CHANGES_SOURCE_TYPE)
     register(HOST_SOURCE_TYPE)
+    register(POSTGRES_SOURCE_TYPE)
