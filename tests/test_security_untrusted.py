@@ -224,7 +224,18 @@ def test_the_whole_pipeline_renders_hostile_text_harmlessly(tmp_path: Path) -> N
     # The concrete steps are the report's mitigations, blocks only for addresses that parse.
     data = json.loads(report.to_json())
     commands = [m["command"] for m in data["mitigations"] if m["command"]]
-    assert ["nft", "add", "rule", "inet", "filter", "input", "ip", "saddr", "198.51.100.7", "drop"] in commands
+    assert [
+        "nft",
+        "add",
+        "rule",
+        "inet",
+        "filter",
+        "input",
+        "ip",
+        "saddr",
+        "198.51.100.7",
+        "drop",
+    ] in commands
     assert not any("reboot" in part or "1.2.3.4;" in part for command in commands for part in command)
 
 
