@@ -26,6 +26,7 @@ from incident_flow.audit import AuditTrail
 from incident_flow.config import Config, ConfigError, build_source_specs
 from incident_flow.context import InvestigationContext, RunState
 from incident_flow.correlate import correlate, settle_onset
+from incident_flow.impact import measure_impact
 from incident_flow.investigators import Investigator
 from incident_flow.logger import get_logger
 from incident_flow.mitigate import propose_mitigations
@@ -41,7 +42,7 @@ from incident_flow.model import (
     TimelineEvent,
 )
 from incident_flow.plugins import PluginHost
-from incident_flow.sources import Source, SourceError
+from incident_flow.sources import LogSource, Source, SourceError
 
 __all__ = ["EventListener", "build_sources", "checked_findings", "execute"]
 
@@ -192,6 +193,24 @@ async def _run_investigator(
     return run, findings
 
 
+async def _impact(
+    ctx: InvestigationContext, onset: datetime | None, timeout: float, notes: list[str]
+) -> dict[str, Any]:
+    """Impact figures from the logs since the onset, in a worker thread under a time limit."""
+    if onset is None or not ctx.sources(LogSource):
+        return {}
+    try:
+        result: dict[str, Any] = await asyncio.wait_for(
+            _in_thread(lambda: measure_impact(ctx.log_records(since=onset), onset)), timeout
+        )
+    except TimeoutError:
+        notes.append(
+            f"Impact was not measured: reading the logs since the onset took more than {timeout:g}s."
+        )
+        return {}
+    return result
+
+
 def _timeline(
     incident: Incident, onset: datetime | None, findings: Sequence[Finding], causes: Sequence[RootCause]
 ) -> list[TimelineEvent]:
@@ -298,8 +317,15 @@ async def execute(
             change=cause.change.id if cause.change else None,
         )
     assessment = reassess(initial, causes, findings)
+    impact = await _impact(ctx, onset, settings.investigator_timeout, notes)
+    if impact:
+        assessment = attrs.evolve(assessment, user_impact={**assessment.user_impact, **impact})
     trail.record(
-        "assessment", stage="measured", severity=assessment.severity.value, reasons=list(assessment.reasons)
+        "assessment",
+        stage="measured",
+        severity=assessment.severity.value,
+        reasons=list(assessment.reasons),
+        user_impact=dict(assessment.user_impact),
     )
 
     emit("phase.started", phase="mitigate")

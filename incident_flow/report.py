@@ -966,7 +966,9 @@ def _users_text(impact: Mapping[str, Any]) -> str:
         for key, value in impact.items()
         if key != primary and not str(key).startswith("data_loss") and value not in (None, "")
     ]
-    rest = ", ".join(f"{_inline(key)}: {_inline(_figure_value(value))}" for key, value in others)
+    rest = ", ".join(
+        f"{_inline(key.replace('_', ' '))}: {_inline(_figure_value(value))}" for key, value in others
+    )
     if primary is not None:
         text = _inline(_figure_value(impact[primary]))
         return f"{text} ({rest})" if rest else text

@@ -537,7 +537,7 @@ def test_markdown_command_is_shown_exactly_as_it_would_run() -> None:
 
 def test_markdown_impact_reads_user_impact() -> None:
     impact = section(full_report().to_markdown(), "Impact")
-    assert "- Users affected: all (error\\_rate: 0.41)" in impact
+    assert "- Users affected: all (error rate: 0.41)" in impact
     assert "- Services impacted: `web`, `orders`" in impact
     assert "- Data loss: no" in impact
     bare = section(bare_report().to_markdown(), "Impact")
