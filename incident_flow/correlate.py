@@ -19,6 +19,7 @@ from incident_flow.model import Category, Evidence, Finding, RootCause
 __all__ = ["correlate", "settle_onset"]
 
 SYMPTOM_WEIGHT = 0.5
+VICTIM_WEIGHT = 0.5
 MAX_CAUSES = 5
 
 
@@ -47,9 +48,11 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
         callers = {f.component: f.confidence for f in blamed.get(component, [])}
         weights.extend(0.6 * c for c in callers.values())
         # A component whose own errors point at a dependency is likely a victim.
-        causal = [f for f in own if not f.symptom]
-        if causal and all(f.depends_on and f.depends_on != component for f in causal):
-            weights = [w * 0.5 for w in weights]
+        # A component whose errors name a dependency is that dependency's victim, unless a change
+        # of its own is in the evidence: its weight halves, and the blame goes to the dependency.
+        names_dependency = any(f.depends_on and f.depends_on != component for f in own)
+        if names_dependency and not any(f.change is not None for f in own):
+            weights = [w * VICTIM_WEIGHT for w in weights]
         score = _noisy_or(weights)
         if score > 0:
             scored.append((score, component, own or blamed.get(component, [])))

@@ -222,3 +222,17 @@ def test_an_ipv6_attacker_gets_an_ip6_rule() -> None:
 
 def test_benign_traffic_alone_gives_no_web_finding() -> None:
     assert web_findings(run(("shop", baseline()))) == {}
+
+
+def test_steady_background_probing_is_context_not_the_cause() -> None:
+    # The internet's probing for /.env, at the same pace all along: before the incident and during it.
+    lines = baseline()
+    lines += [
+        nginx(START + timedelta(minutes=m), f"203.0.113.{m % 50 + 1}", "/download?file=../../.env", 404, 150)
+        for m in range(0, 100, 4)
+    ]
+    found = web_findings(run(("shop", sorted(lines, key=_when))))
+    probe = found[("shop", "930")]
+    assert probe.symptom, "steady background is context"
+    assert probe.confidence <= 0.2
+    assert "steady background" in probe.summary

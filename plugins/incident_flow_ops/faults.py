@@ -70,7 +70,7 @@ _RULES: tuple[tuple[re.Pattern[str], Fault], ...] = tuple(
             Fault("lock contention", Category.PERFORMANCE, False),
         ),
         (
-            r"\b(rate limit|too many requests|throttl\w*|429)\b",
+            r"\b(rate limit\w*|too many requests|throttl\w*|(status|http|code)[ =:]*429)\b",
             Fault("throttled", Category.PERFORMANCE, True),
         ),
         (

@@ -152,7 +152,12 @@ def collect_patterns(records: Iterable[LogRecord]) -> LogPatterns:
         template = miner.add(record.message)
         component = record.component or record.source
         # The whole record counts for the kind of fault: a traceback's last line names it.
-        fault = classify(record.text[:4000] if record.text else record.message)
+        # An access log's status code says how a request ended; its URL and sizes are no fault text.
+        fault = (
+            None
+            if "status" in record.fields
+            else classify(record.text[:4000] if record.text else record.message)
+        )
         weight = level_weight(record, fault)
         # The same template at another level is another signal (a 502 is not a 200).
         key = (component, template.id, weight)

@@ -33,7 +33,7 @@ def investigate(ctx: InvestigationContext, options: SecurityOptions | None = Non
     options = options or SecurityOptions()
     redactor = Redactor()
     auth = AuthCollector(options, redactor)
-    web = WebCollector(options, redactor)
+    web = WebCollector(options, redactor, split=ctx.detected_at - options.recent)
     access = AccessCollector(options, redactor, recent_start=ctx.detected_at - options.recent)
     records = 0
     for record in ctx.log_records():

@@ -30,6 +30,7 @@ import attrs
 
 from incident_flow import Category, Evidence, Finding, Severity
 from incident_flow.analysis.redact import Redactor
+from incident_flow.analysis.stats import is_surge, rate_change
 from incident_flow.sources import LogRecord
 from incident_flow_security.access import AccessRequest, record_line
 from incident_flow_security.options import SecurityOptions
@@ -113,14 +114,23 @@ class _Burst:
     component: str = ""
 
 
+#: The most a finding of steady background probing can weigh in the ranking.
+BACKGROUND_CONFIDENCE = 0.2
+
+
 class WebCollector:
     """Scores every request during the pass, then builds one finding per component and family."""
 
-    def __init__(self, options: SecurityOptions, redactor: Redactor) -> None:
+    def __init__(self, options: SecurityOptions, redactor: Redactor, split: datetime | None = None) -> None:
         self.options = options
         self.redactor = redactor
+        #: Where the incident window starts: attacks as frequent before it as after are background.
+        self.split = split
         self.hits: dict[tuple[str, str], list[Hit]] = defaultdict(list)
         self.counts: Counter[tuple[str, str]] = Counter()
+        self._before: Counter[tuple[str, str]] = Counter()
+        self._earliest: datetime | None = None
+        self._latest: datetime | None = None
         self.requests = 0
         self.flagged = 0
         self._sizes: dict[str, list[int]] = defaultdict(list)
@@ -130,6 +140,9 @@ class WebCollector:
 
     def add(self, request: AccessRequest) -> None:
         self.requests += 1
+        if request.at is not None:
+            self._earliest = request.at if self._earliest is None else min(self._earliest, request.at)
+            self._latest = request.at if self._latest is None else max(self._latest, request.at)
         verdict = inspect_request(
             request.target, user_agent=request.user_agent, threshold=self.options.score_threshold
         )
@@ -143,6 +156,8 @@ class WebCollector:
         family = verdict.family or "920"
         key = (request.component, family)
         self.counts[key] += 1
+        if self.split is not None and request.at is not None and request.at < self.split:
+            self._before[key] += 1
         hits = self.hits[key]
         hit = Hit(
             at=request.at,
@@ -158,6 +173,32 @@ class WebCollector:
         )
         if len(hits) < _MAX_HITS:
             hits.append(hit)
+
+    def _background(self, component: str, family: str) -> str | None:
+        """Why these requests are steady background (no significant rise in the incident window)."""
+        if (
+            self.split is None
+            or self._earliest is None
+            or self._latest is None
+            or self._earliest >= self.split
+        ):
+            return None
+        key = (component, family)
+        before = self._before[key]
+        if before == 0:  # nothing like it before the window: new, whatever its volume
+            return None
+        change = rate_change(
+            before,
+            (self.split - self._earliest).total_seconds() / 60.0,
+            self.counts[key] - before,
+            max((self._latest - self.split).total_seconds() / 60.0, 1.0),
+        )
+        if is_surge(change, significance=0.01):
+            return None
+        return (
+            f"steady background: {change.rate_before:.2f}/min before the incident window and "
+            f"{change.rate_after:.2f}/min in it"
+        )
 
     def _keep_size(self, component: str, size: int) -> None:
         """A fixed-size uniform sample of benign 2xx body sizes per component (reservoir sampling)."""
@@ -308,6 +349,13 @@ class WebCollector:
             f"{component}: {requests} request(s) matching rule family {family} ({name}) from "
             f"{len(by_source)} source(s), led by {who}; worst outcome: {worst_text}"
         )
+        background = self._background(component, family) if worst != "data_returned" else None
+        if background is not None:
+            # The internet's steady probing is always there: it is context, not this incident's cause.
+            confidence = min(confidence, BACKGROUND_CONFIDENCE)
+            severity = Severity.MEDIUM
+            summary += f"; {background}"
+            figures["background"] = True
         if tools:
             summary += f"; tools: {', '.join(figures['scanner_agents'])}"
         if worst == "data_returned":
@@ -342,4 +390,6 @@ class WebCollector:
             severity=severity,
             indicator=indicator,
             onset=min(times) if times else None,
+            # Steady background probing is context: it shows what hits the service, not what broke it.
+            symptom=background is not None,
         )
