@@ -20,6 +20,7 @@ __all__ = ["correlate", "settle_onset"]
 
 SYMPTOM_WEIGHT = 0.5
 VICTIM_WEIGHT = 0.5
+BLAME_WEIGHT = 0.8
 MAX_CAUSES = 5
 
 
@@ -40,19 +41,28 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
         if finding.depends_on and finding.depends_on != finding.component:
             blamed[finding.depends_on].append(finding)
 
+    def own_score(component: str) -> float:
+        return _noisy_or(
+            [f.confidence * (SYMPTOM_WEIGHT if f.symptom else 1.0) for f in by_component[component]]
+        )
+
+    def is_victim(component: str) -> bool:
+        # Its errors name a dependency, and no change of its own is in the evidence.
+        own = by_component.get(component, [])
+        names_dependency = any(f.depends_on and f.depends_on != component for f in own)
+        return names_dependency and not any(f.change is not None for f in own)
+
     scored: list[tuple[float, str, list[Finding]]] = []
     for component in set(by_component) | set(blamed):
         own = by_component.get(component, [])
-        weights = [f.confidence * (SYMPTOM_WEIGHT if f.symptom else 1.0) for f in own]
-        # Blame from callers: each calling component counts once, as a witness of moderate weight.
-        callers = {f.component: f.confidence for f in blamed.get(component, [])}
-        weights.extend(0.6 * c for c in callers.values())
-        # A component whose own errors point at a dependency is likely a victim.
-        # A component whose errors name a dependency is that dependency's victim, unless a change
-        # of its own is in the evidence: its weight halves, and the blame goes to the dependency.
-        names_dependency = any(f.depends_on and f.depends_on != component for f in own)
-        if names_dependency and not any(f.change is not None for f in own):
+        weights = [own_score(component)] if own else []
+        if is_victim(component):
             weights = [w * VICTIM_WEIGHT for w in weights]
+        # Blame from each victim calling this component: its evidence of failure transfers here,
+        # since what failed is the dependency, not its callers.
+        for caller in {f.component for f in blamed.get(component, [])}:
+            if is_victim(caller):
+                weights.append(BLAME_WEIGHT * own_score(caller))
         score = _noisy_or(weights)
         if score > 0:
             scored.append((score, component, own or blamed.get(component, [])))
@@ -96,7 +106,8 @@ def _category(supporting: Sequence[Finding], lead: Finding) -> Category:
             return finding.category if finding.category not in (None, Category.CODE) else Category.CODE
     if lead.category is not None:
         return lead.category
-    for finding in supporting:
+    # Otherwise the most telling finding that has a view: causes before symptoms, then confidence.
+    for finding in sorted(supporting, key=lambda f: (f.symptom, -f.confidence)):
         if finding.category is not None:
             return finding.category
     return Category.INFRASTRUCTURE

@@ -25,18 +25,30 @@ _TO_HOST = re.compile(
 )
 # Suffixes that mark a name as internal to a network, whatever the organisation.
 _INTERNAL_SUFFIXES = (".internal", ".local", ".lan", ".corp", ".svc", ".cluster.local", ".intranet", ".home")
+_HELP_LINK = re.compile(
+    r"\b(see|visit|docs?|documentation|information|details|background|help)\b[^/]{0,20}$", re.I
+)
+_DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")  # a timestamp's date, as in 2026-02-07t21:03
 _FILE_LIKE = re.compile(
     r"\.(py|java|go|js|ts|rb|cs|log|txt|conf|json|yaml|yml|xml|html|sql|sh|jar|so)$", re.I
 )
 
 
 def hosts_in(message: str) -> list[str]:
-    """The hosts a message names, in order of appearance, without duplicates."""
+    """The hosts a message names, the most telling first, without duplicates.
+
+    A host with a port or after "connect to"/"host" is what the caller was talking to; a URL may
+    be a link to documentation (SQLAlchemy's ``sqlalche.me``), so URLs come last.
+    """
     found: list[str] = []
-    for pattern in (_URL, _HOST_PORT, _TO_HOST):
+    for pattern in (_HOST_PORT, _TO_HOST, _URL):
         for match in pattern.finditer(message):
             host = match.group("host").strip("[]").rstrip(".").lower()
-            if not host or _FILE_LIKE.search(host) or (host.replace(".", "").isdigit() and "." not in host):
+            if not host or _FILE_LIKE.search(host) or _DATE_LIKE.match(host):
+                continue
+            if pattern is _URL and _HELP_LINK.search(message, max(match.start() - 40, 0), match.start()):
+                continue  # "see https://..." is a link to documentation, not a peer
+            if host.replace(".", "").isdigit() and host.count(".") != 3:  # digits only, and not an IPv4
                 continue
             if host not in found:
                 found.append(host)

@@ -221,8 +221,14 @@ def _line(record: LogRecord) -> str:
 
 
 def _peer(entry: PatternStats, known: set[str]) -> str | None:
+    """The dependency a fault blames: the host its messages name (the resolver, for DNS)."""
     if entry.fault is None or not entry.fault.names_peer:
         return None
+    if entry.fault.kind == "dns failure":
+        # A name that does not resolve is the resolver's failure, not the failure of the host
+        # being looked up; blame the resolver when the run knows it, else no one.
+        resolvers = sorted(name for name in known if "dns" in name.lower() and name != entry.component)
+        return resolvers[0] if resolvers else None
     for record in entry.samples:
         for host in hosts_in(record.text[:4000] if record.text else record.message):
             peer = component_for_host(host, known)

@@ -39,7 +39,7 @@ import attrs
 
 from incident_flow import Category, Evidence, Finding, Severity
 from incident_flow.analysis.redact import Redactor
-from incident_flow.analysis.stats import change_point, rate_change
+from incident_flow.analysis.stats import change_point, is_surge, rate_change
 from incident_flow.sources import LogRecord
 from incident_flow_security.access import AccessRequest, component_of, record_line
 from incident_flow_security.decoding import decode
@@ -307,12 +307,18 @@ def _who(sources: Sequence[str]) -> str:
     return f"{sources[0]} and {len(sources) - 1} other source(s)"
 
 
+#: The most a finding of steady background login noise can weigh in the ranking.
+BACKGROUND_CONFIDENCE = 0.2
+
+
 class AuthCollector:
     """Gathers login events during the pass over the logs, then turns them into findings."""
 
-    def __init__(self, options: SecurityOptions, redactor: Redactor) -> None:
+    def __init__(self, options: SecurityOptions, redactor: Redactor, split: datetime | None = None) -> None:
         self.options = options
         self.redactor = redactor
+        #: Where the incident window starts: attempts as frequent before it as after are background.
+        self.split = split
         self.login_paths = re.compile(options.login_paths, re.IGNORECASE)
         self.events: list[AuthEvent] = []
         # sshd logs "Invalid user X from IP" and then, for the same connection (pid),
@@ -475,11 +481,28 @@ class AuthCollector:
         if compromises:
             findings.append(self._compromise_finding(target, compromises))
         if stuffing:
-            findings.append(self._source_finding(target, "credential_stuffing", stuffing))
+            stuffed = [e for _, evs in stuffing.values() for e in evs]
+            findings.append(
+                self._background(
+                    sorted(stuffed, key=lambda e: e.at),
+                    self._source_finding(target, "credential_stuffing", stuffing),
+                )
+            )
         if brute:
-            findings.append(self._source_finding(target, "brute_force", brute))
+            guessed = [e for _, evs in brute.values() for e in evs]
+            findings.append(
+                self._background(
+                    sorted(guessed, key=lambda e: e.at), self._source_finding(target, "brute_force", brute)
+                )
+            )
         if distributed:
-            findings.append(self._distributed_finding(target, distributed, failures_by_account))
+            spread = [e for account in distributed for e in failures_by_account[account]]
+            findings.append(
+                self._background(
+                    sorted(spread, key=lambda e: e.at),
+                    self._distributed_finding(target, distributed, failures_by_account),
+                )
+            )
         self.attackers.update(s for s in [*brute, *stuffing] if not s.startswith("unparsed:"))
         self.attackers.update(c[0].source for c in compromises if c[0].source)
         for sources in distributed.values():
@@ -565,6 +588,31 @@ class AuthCollector:
             severity=Severity.CRITICAL,
             indicator=f"login success for {account} from {success.source} after failures",
             onset=first,
+        )
+
+    def _background(self, events: Sequence[AuthEvent], finding: Finding) -> Finding:
+        """Failed logins at the same pace before the incident window as in it are the internet's
+        steady noise: context at low weight, never the cause (a compromise is never background)."""
+        if self.split is None or not events or events[0].at >= self.split:
+            return finding
+        before = sum(e.count for e in events if e.at < self.split)
+        after = sum(e.count for e in events if e.at >= self.split)
+        last = max(e.at for e in events)
+        change = rate_change(
+            before,
+            (self.split - events[0].at).total_seconds() / 60.0,
+            after,
+            max((last - self.split).total_seconds() / 60.0, 1.0),
+        )
+        if before == 0 or is_surge(change, significance=0.01):
+            return finding
+        return attrs.evolve(
+            finding,
+            confidence=min(finding.confidence, BACKGROUND_CONFIDENCE),
+            severity=Severity.MEDIUM,
+            symptom=True,
+            summary=f"{finding.summary}; steady background: {change.rate_before:.2f}/min before the "
+            f"incident window and {change.rate_after:.2f}/min in it",
         )
 
     def _source_finding(

@@ -32,7 +32,7 @@ def investigate(ctx: InvestigationContext, options: SecurityOptions | None = Non
     """Attack indicators, exploitation, access anomalies and integrity, as findings with evidence."""
     options = options or SecurityOptions()
     redactor = Redactor()
-    auth = AuthCollector(options, redactor)
+    auth = AuthCollector(options, redactor, split=ctx.detected_at - options.recent)
     web = WebCollector(options, redactor, split=ctx.detected_at - options.recent)
     access = AccessCollector(options, redactor, recent_start=ctx.detected_at - options.recent)
     records = 0
