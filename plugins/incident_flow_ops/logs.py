@@ -352,4 +352,35 @@ def analyse_logs(ctx: InvestigationContext) -> list[Finding]:
                 depends_on=peer,
             )
         )
-    return findings
+    return _oom_killer_is_not_the_cause(findings, groups)
+
+
+def _oom_killer_is_not_the_cause(
+    findings: list[Finding], groups: dict[tuple[str, str | None, bool], list[Surge]]
+) -> list[Finding]:
+    """The kernel's OOM killer shows where memory ran out; the service whose memory grew is the cause.
+
+    When a host's kernel reports OOM kills and another component reports running out of memory
+    too, the host's finding becomes a symptom, so the ranking names the service (DESIGN.md).
+    """
+    kernel_hosts = {
+        component
+        for (component, _, _), surges in groups.items()
+        if any(s.entry.fault is not None and s.entry.fault.kind == "out of memory" for s in surges)
+        and all(r.fields.get("app") == "kernel" for s in surges for r in s.entry.samples if s.entry.fault)
+    }
+    services = {
+        f.component
+        for f in findings
+        if f.component not in kernel_hosts and f.title.startswith("out of memory")
+    }
+    if not kernel_hosts or not services:
+        return findings
+    return [
+        attrs.evolve(
+            f, symptom=True, summary=f"{f.summary}; the memory that grew was {', '.join(sorted(services))}'s"
+        )
+        if f.component in kernel_hosts
+        else f
+        for f in findings
+    ]

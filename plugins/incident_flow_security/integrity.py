@@ -60,6 +60,8 @@ SENSITIVE_FILES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
 """The kinds of sensitive file: (kind, description, path pattern)."""
 
 _WEIGHT = {"auth_config": 0.45, "secrets": 0.45, "dependencies": 0.3}
+#: How much of its weight a sensitive change keeps when nothing attacked its component.
+UNATTACKED = 0.35
 _SEVERITY = {"auth_config": Severity.HIGH, "secrets": Severity.HIGH, "dependencies": Severity.MEDIUM}
 
 
@@ -95,7 +97,8 @@ def integrity_findings(
         component = _component(change, files, components)
         lead = kinds[0]
         description = next(d for k, d, _ in SENSITIVE_FILES if k == lead)
-        confidence = _WEIGHT[lead] + (0.15 if component in attacked else 0.0)
+        # A sensitive change alone is a lead, not a finding: it weighs in when an attack is seen too.
+        confidence = _WEIGHT[lead] + 0.15 if component in attacked else _WEIGHT[lead] * UNATTACKED
         summary_text = clean(change.summary, 160, redactor)
         evidence = Evidence(
             source="changes",
