@@ -47,10 +47,13 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
         )
 
     def is_victim(component: str) -> bool:
-        # Its errors name a dependency, and no change of its own is in the evidence.
+        # Its errors name a dependency, and nothing of its own explains them: no change of its
+        # own, no attack on it.
         own = by_component.get(component, [])
         names_dependency = any(f.depends_on and f.depends_on != component for f in own)
-        return names_dependency and not any(f.change is not None for f in own)
+        return names_dependency and not any(
+            f.change is not None or (f.category is Category.SECURITY and not f.symptom) for f in own
+        )
 
     scored: list[tuple[float, str, list[Finding]]] = []
     for component in set(by_component) | set(blamed):

@@ -106,3 +106,11 @@ def test_ranking_invariants(items: list[tuple[str, float, bool, str | None]]) ->
     assert [c.confidence for c in causes] == sorted((c.confidence for c in causes), reverse=True)
     assert len({c.component for c in causes}) == len(causes)
     assert all(c.evidence for c in causes)
+
+
+def test_an_attacked_component_is_no_victim_of_the_dependency_it_names() -> None:
+    findings = [
+        _finding("shipping", 0.9, category="security"),
+        _finding("shipping", 0.6, depends_on="postgres", category="infrastructure"),
+    ]
+    assert correlate(findings)[0].component == "shipping"

@@ -236,3 +236,18 @@ def test_steady_background_probing_is_context_not_the_cause() -> None:
     assert probe.symptom, "steady background is context"
     assert probe.confidence <= 0.2
     assert "steady background" in probe.summary
+
+
+def test_the_target_is_the_service_the_attacked_paths_route_to() -> None:
+    at = DETECTED - timedelta(minutes=10)
+    attack = [
+        nginx(
+            at + timedelta(seconds=i), "198.51.100.7", f"/api/shipping/quote?zip=1%27%20OR%201%3D1--{i}", 200
+        )
+        for i in range(5)
+    ]
+    shipping = [nginx(START + timedelta(minutes=m), "10.0.0.5", "/quote", 200) for m in range(90)]
+    found = web_findings(run(("gateway", [*baseline(), *attack]), ("shipping", shipping)))
+    finding = found[("shipping", "942")]
+    assert finding.evidence[0].figures["seen_at"] == "gateway"
+    assert "route to shipping" in finding.summary

@@ -10,6 +10,7 @@ several evidence lines has one placeholder everywhere, and never its own text.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 import attrs
@@ -36,8 +37,11 @@ def investigate(ctx: InvestigationContext, options: SecurityOptions | None = Non
     web = WebCollector(options, redactor, split=ctx.detected_at - options.recent)
     access = AccessCollector(options, redactor, recent_start=ctx.detected_at - options.recent)
     records = 0
+    known = set(ctx.components)
     for record in ctx.log_records():
         records += 1
+        if record.component:
+            known.add(record.component)
         request = as_request(record)
         if request is None:
             auth.add_record(record)
@@ -46,7 +50,7 @@ def investigate(ctx: InvestigationContext, options: SecurityOptions | None = Non
         web.add(request)
         access.add(request)
     findings = auth.findings(ctx.window_start)
-    findings.extend(web.findings())
+    findings.extend(_target_behind_the_gateway(f, known) for f in web.findings())
     attackers = auth.attackers | web.attackers
     findings.extend(access.findings(attackers))
     attacked = {f.component for f in findings}
@@ -62,6 +66,34 @@ def investigate(ctx: InvestigationContext, options: SecurityOptions | None = Non
     )
     # Each finding carries its own concrete steps; the core puts them first for a leading cause.
     return [attrs.evolve(f, mitigations=tuple(suggest_mitigations(f))) for f in findings]
+
+
+def _target_behind_the_gateway(finding: Finding, known: set[str]) -> Finding:
+    """Name the service attacked, not the gateway whose log showed it (DESIGN.md: the target).
+
+    A path that names a known component (``/api/shipping/quote`` and a ``shipping`` service) is
+    routed to it, as gateways commonly route ``/<prefix>/<service>/...``; when most attacked paths
+    name the same one, that component is the target.
+    """
+    figures = finding.evidence[0].figures if finding.evidence else {}
+    paths = [p for p in figures.get("paths", ()) if isinstance(p, str)]
+    if not paths:
+        return finding
+    named = Counter(
+        next((segment for segment in p.split("?", 1)[0].split("/") if segment in known), None) for p in paths
+    )
+    target, count = named.most_common(1)[0]
+    if target is None or target == finding.component or count * 2 <= len(paths):
+        return finding
+    evidence = attrs.evolve(
+        finding.evidence[0], figures={**figures, "target": target, "seen_at": finding.component}
+    )
+    return attrs.evolve(
+        finding,
+        component=target,
+        summary=f"{finding.summary} (the paths route to {target}; seen at {finding.component})",
+        evidence=(evidence, *finding.evidence[1:]),
+    )
 
 
 def investigator_function(options: SecurityOptions) -> Callable[[InvestigationContext], list[Finding]]:
