@@ -1,11 +1,13 @@
 """Between phases 2 and 3: fuse every investigator's findings into ranked root-cause hypotheses.
 
-Version 1 ranks components by the weight of their evidence. Independent findings that agree
+Components are ranked by the weight of their evidence. Independent findings that agree
 combine like independent witnesses (noisy-or: ``1 - prod(1 - c)``), so two investigators at 0.6
 make a stronger case than one at 0.7. A finding that only shows a symptom (latency, an error rate)
 weighs half as much as one that names a cause. When the errors of several components name one
 dependency (``Finding.depends_on``), that dependency gains the weight of the blame and its callers
-lose some: the failed dependency is the cause, they are its victims.
+lose some: the failed dependency is the cause, they are its victims. A cause's confidence is its
+share of the odds among all the hypotheses and "none of them", so two equally strong rivals are
+each near one half, not both near certain.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = ["correlate", "settle_onset"]
 SYMPTOM_WEIGHT = 0.5
 VICTIM_WEIGHT = 0.5
 BLAME_WEIGHT = 0.8
+MAX_SCORE = 0.99
 MAX_CAUSES = 5
 
 
@@ -71,8 +74,14 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
             scored.append((score, component, own or blamed.get(component, [])))
 
     scored.sort(key=lambda item: (-item[0], item[1]))
+    # A score says how strong one hypothesis's evidence is; the confidence says how likely it is
+    # *the* cause, so it is shared among the rivals: in odds, against "none of these" (the 1).
+    odds = [min(score, MAX_SCORE) / (1.0 - min(score, MAX_SCORE)) for score, _, _ in scored]
+    total_odds = 1.0 + sum(odds)
     causes: list[RootCause] = []
-    for rank, (score, component, supporting) in enumerate(scored[:MAX_CAUSES], start=1):
+    for rank, ((_, component, supporting), cause_odds) in enumerate(
+        zip(scored[:MAX_CAUSES], odds, strict=False), 1
+    ):
         lead = max(supporting, key=lambda f: (not f.symptom, f.change is not None, f.confidence))
         evidence: list[Evidence] = []
         for finding in sorted(supporting, key=lambda f: -f.confidence):
@@ -94,7 +103,7 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
                 indicator=lead.indicator,
                 change=change,
                 summary=summary,
-                confidence=round(min(score, 0.99), 3),
+                confidence=round(cause_odds / total_odds, 3),
                 evidence=evidence[:12],
             )
         )
