@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from incident_flow.config import Config, find_default_config, load_config
 from incident_flow.model import Incident, Report, Severity
 from incident_flow.pipeline import EventListener, execute
@@ -73,6 +75,8 @@ async def arun_incident(
     incident_id: str | None = None,
     host: PluginHost | None = None,
     only: Sequence[str] | None = None,
+    llm: str | None = None,
+    llm_http_client: Any = None,
 ) -> Report:
     """Investigate an incident and return its report.
 
@@ -85,13 +89,23 @@ async def arun_incident(
     :param on_event: called with each progress :class:`Event`, on the event loop's thread.
     :param host: a prepared plugin host (otherwise one is built from the entry points + ``plugins``).
     :param only: run only the investigators with these names.
+    :param llm: ``"off"``, ``"auto"`` or ``"anthropic"`` to override the config's ``[settings] llm``.
+    :param llm_http_client: an ``httpx.AsyncClient`` for the Claude layer (a proxy, or a mock
+        transport in tests); by default the SDK makes its own.
     :raises ConfigError: when the config file is invalid (nothing has run yet).
     """
     host = host or make_plugin_host(plugins)
     resolved = resolve_config(config, host)
+    if llm is not None:
+        settings = resolved.settings
+        resolved = attrs.evolve(
+            resolved, settings=attrs.evolve(settings, llm=attrs.evolve(settings.llm, mode=llm))
+        )
     incident = _incident(description, severity, system, at, incident_id, resolved)
     listeners = [on_event] if on_event is not None else []
-    return await execute(incident, resolved, host, listeners=listeners, only=only)
+    return await execute(
+        incident, resolved, host, listeners=listeners, only=only, llm_http_client=llm_http_client
+    )
 
 
 def run_incident(description: str, **kwargs: Any) -> Report:

@@ -51,7 +51,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="config file (default: ./incident-flow.toml)")
     parser.add_argument("--at", help="detection time, RFC 3339 (default: now)")
     _add_output_options(parser)
-    parser.add_argument("--no-llm", action="store_true", help="never call an LLM (the default today)")
+    llm = parser.add_mutually_exclusive_group()
+    llm.add_argument(
+        "--llm", action="store_true", help="investigate further with Claude (needs ANTHROPIC_API_KEY)"
+    )
+    llm.add_argument("--no-llm", action="store_true", help="never call an LLM, whatever the config says")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
@@ -172,6 +176,13 @@ def _cmd_run(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
             parse_time(args.at)
         except ValueError as exc:
             raise UsageError(f"incident-flow run: --at {args.at!r}: {exc}") from None
+    llm = "anthropic" if args.llm else "off" if args.no_llm else None
+    if llm == "anthropic":
+        from incident_flow.llm.settings import LlmSettings, availability
+
+        verdict = availability(LlmSettings(mode="anthropic"))
+        if verdict.problem:
+            raise UsageError(f"incident-flow run: --llm: {verdict.reason}")
     listener = None if args.quiet else _event_printer(console)
     report = asyncio.run(
         arun_incident(
@@ -181,6 +192,7 @@ def _cmd_run(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
             config=args.config,
             at=args.at,
             on_event=listener,
+            llm=llm,
         )
     )
     _emit_report(report, args.format, args.out, stdout)

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from incident_flow.llm.settings import LlmConfigError, LlmSettings
 from incident_flow.sources import Option, SourceSpec, SourceType
 from incident_flow.timeutil import format_duration, parse_duration, parse_timezone
 
@@ -51,7 +52,7 @@ __all__ = [
 #: The file ``--config`` defaults to, looked up in the current folder.
 DEFAULT_CONFIG_NAME = "incident-flow.toml"
 
-TOP_LEVEL_KEYS = ("settings", "components", "sources")
+TOP_LEVEL_KEYS = ("settings", "components", "sources", "llm")
 SETTINGS_KEYS = (
     "lookback",
     "change_lookback",
@@ -59,6 +60,7 @@ SETTINGS_KEYS = (
     "investigator_timeout",
     "phase_budgets",
     "audit_dir",
+    "llm",
 )
 PHASE_KEYS = ("assess", "investigate", "mitigate")
 COMPONENT_KEYS = ("paths",)
@@ -127,6 +129,8 @@ class Settings:
     investigator_timeout: float = 60.0
     phase_budgets: Mapping[str, float] = attrs.field(factory=_default_budgets)
     audit_dir: Path = attrs.field(factory=default_audit_dir)
+    #: ``[settings] llm`` and the ``[llm]`` table: the optional Claude layer (docs/llm.md).
+    llm: LlmSettings = attrs.field(factory=LlmSettings)
 
 
 @attrs.frozen
@@ -263,6 +267,7 @@ def config_to_dict(config: Config) -> dict[str, Any]:
                 k: format_duration(timedelta(seconds=v)) for k, v in settings.phase_budgets.items()
             },
             "audit_dir": str(settings.audit_dir),
+            "llm": settings.llm.mode,
         },
         "components": {name: {"paths": list(spec.paths)} for name, spec in config.components.items()},
         "sources": [
@@ -487,6 +492,7 @@ class _Parser:
         self.check_keys(document, TOP_LEVEL_KEYS, "")
         base_dir = config_path.parent if config_path is not None else Path.cwd()
         settings = self.settings(document.get("settings", {}), base_dir)
+        settings = attrs.evolve(settings, llm=self.llm(settings.llm.mode, document))
         components = self.components(document.get("components", {}))
         sources = self.sources(document.get("sources", []))
         return Config(path=config_path, settings=settings, components=components, sources=sources)
@@ -518,7 +524,18 @@ class _Parser:
             kwargs["phase_budgets"] = budgets
         if "audit_dir" in table:
             kwargs["audit_dir"] = self.folder(table["audit_dir"], "settings.audit_dir", base_dir)
+        if "llm" in table:
+            mode = self.string(table["llm"], "settings.llm", '"off", "auto" or "anthropic"')
+            kwargs["llm"] = self.llm(mode, {})
         return Settings(**kwargs)
+
+    def llm(self, mode: str, document: Mapping[str, Any]) -> LlmSettings:
+        """``[settings] llm`` (the switch) and the ``[llm]`` table (model and budgets)."""
+        table = self.table(document.get("llm", {}), "llm") if "llm" in document else None
+        try:
+            return LlmSettings.from_config(mode, table)
+        except LlmConfigError as exc:
+            raise self.error("settings.llm" if exc.key == "llm" else f"llm.{exc.key}", exc.message) from None
 
     def folder(self, value: Any, key: str, base_dir: Path) -> Path:
         text = self.string(value, key, "a folder path (a string)")

@@ -332,6 +332,8 @@ class Report:
     )
     audit: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
     extensions: tuple[Mapping[str, str], ...] = attrs.field(default=(), converter=_tuple_of_extensions)
+    #: What the optional Claude layer did (status, narrative, tokens, cost); empty when it was off.
+    llm: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
     generated_at: datetime | None = attrs.field(default=None, validator=_aware)
 
     def to_markdown(self) -> str:

@@ -248,6 +248,7 @@ async def execute(
     listeners: Sequence[EventListener] = (),
     window_end: datetime | None = None,
     only: Sequence[str] | None = None,
+    llm_http_client: Any = None,
 ) -> Report:
     """Run every phase for ``incident`` with ``config``'s sources and ``host``'s plugins."""
     settings = config.settings
@@ -317,6 +318,31 @@ async def execute(
             change=cause.change.id if cause.change else None,
         )
     assessment = reassess(initial, causes, findings)
+    llm: dict[str, Any] = {}
+    if settings.llm.mode != "off":
+        from incident_flow.llm.stage import run_llm_stage
+
+        outcome = await run_llm_stage(
+            incident,
+            ctx,
+            findings,
+            assessment,
+            causes,
+            settings.llm,
+            onset=onset,
+            http_client=llm_http_client,
+        )
+        if outcome.findings:
+            findings = [*findings, *outcome.findings]
+            causes = correlate(findings)
+            onset = settle_onset(causes, findings)
+            assessment = reassess(initial, causes, findings)
+        if outcome.assessment is not None:
+            assessment = outcome.assessment.apply(assessment)
+        runs.extend(outcome.investigator_runs())
+        notes.extend(outcome.notes)
+        if outcome.status != "off":
+            llm = outcome.to_report_dict()
     impact = await _impact(ctx, onset, settings.investigator_timeout, notes)
     if impact:
         assessment = attrs.evolve(assessment, user_impact={**assessment.user_impact, **impact})
@@ -346,6 +372,7 @@ async def execute(
         notes=notes,
         onset=onset,
         status="ongoing",
+        llm=llm,
         generated_at=datetime.now(UTC),
     )
     report = attrs.evolve(report, extensions=host.extend_report(report))

@@ -58,7 +58,7 @@ __all__ = [
     "report_to_dict",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """The version of the JSON report. A new field raises the minor version; a renamed or removed one the
 major version. Consumers check it before they read."""
 
@@ -108,7 +108,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     reporter declared.
     """
     detected_at = report.incident.detected_at
-    return {
+    data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "incident": _incident_dict(report.incident),
         "assessment": _assessment_dict(report.assessment, report.incident),
@@ -131,6 +131,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         ],
         "generated_at": _opt_time(report.generated_at),
     }
+    if report.llm:  # only when the Claude layer was on: an offline report is unchanged
+        data["llm"] = _json_safe(dict(report.llm), 0)
+    return data
 
 
 def render_json(report: Report, indent: int | None = 2) -> str:
@@ -741,6 +744,11 @@ def _summary(report: Report) -> list[list[str]]:
         blocks.append(
             [_sentence("Why this severity: " + "; ".join(_inline(reason) for reason in assessment.reasons))]
         )
+    narrative = report.llm.get("summary") if report.llm else None
+    if narrative:
+        blocks.append(
+            [_sentence("Claude's summary (checked against the evidence below): " + _inline(str(narrative)))]
+        )
     cause = _rank1(report)
     if cause is None:
         blocks.append(["No root cause could be established from the evidence gathered (see Findings below)."])
@@ -1096,6 +1104,8 @@ def _lessons(report: Report) -> list[list[str]]:
             f"- The investigation had blind spots: {len(report.source_problems)} source problem(s) and "
             f"{unfinished} investigator(s) that did not finish (see below)."
         )
+    for lesson in (report.llm.get("lessons_learned") or ()) if report.llm else ():
+        lines.append(f"- {_inline(str(lesson))} (Claude)")
     lines.append(
         "- Everything else (what to change in process, ownership, design) is for the people involved to "
         "draw; this report does not invent it."

@@ -15,6 +15,7 @@ def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.delenv("INCIDENT_FLOW_PLUGINS", raising=False)
     monkeypatch.delenv("INCIDENT_FLOW_DISABLE_PLUGINS", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)  # no test may reach the real API
     structlog.reset_defaults()
 
 

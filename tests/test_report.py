@@ -256,7 +256,7 @@ def test_load_schema_returns_a_fresh_copy() -> None:
 
 
 def test_schema_pins_the_version() -> None:
-    assert SCHEMA_VERSION == "1.0"
+    assert SCHEMA_VERSION == "1.1"
     assert load_schema()["properties"]["schema_version"]["const"] == SCHEMA_VERSION
 
 
@@ -330,7 +330,7 @@ def test_json_top_level_keys_in_contract_order() -> None:
 
 def test_json_values_follow_the_field_rules() -> None:
     data = validate(full_report())
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == "1.1"
     assert data["incident"] == {
         "id": "inc-42",
         "description": "Website returning 502 errors for all users",
