@@ -30,7 +30,9 @@ _HELP_LINK = re.compile(
 )
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")  # a timestamp's date, as in 2026-02-07t21:03
 _FILE_LIKE = re.compile(
-    r"\.(py|java|go|js|ts|rb|cs|log|txt|conf|json|yaml|yml|xml|html|sql|sh|jar|so)$", re.I
+    r"\.(py|pyc|java|kt|scala|go|rs|c|cc|cpp|h|hpp|cs|js|cjs|mjs|jsx|ts|tsx|rb|php|ex|exs|erl|swift|"
+    r"log|txt|conf|cfg|ini|json|yaml|yml|toml|xml|html|sql|sh|jar|class|so|dll)$",
+    re.IGNORECASE,
 )
 
 
