@@ -128,12 +128,16 @@ class PatternStats:
         self.untimed += other.untimed
 
 
+#: (component, template id, level weight, fault kind): what one pattern's counts are kept under.
+PatternKey = tuple[str, str, float, str | None]
+
+
 @attrs.define
 class LogPatterns:
     """What one pass over the logs gathered."""
 
     miner: TemplateMiner
-    stats: dict[tuple[str, str, float], PatternStats]
+    stats: dict[PatternKey, PatternStats]
     bad_per_minute: Counter[datetime]
     first: datetime | None
     last: datetime | None
@@ -143,7 +147,7 @@ class LogPatterns:
 def collect_patterns(records: Iterable[LogRecord]) -> LogPatterns:
     """Stream the records once, keeping counts per (component, template) and per minute."""
     miner = TemplateMiner()
-    stats: dict[tuple[str, str, float], PatternStats] = {}
+    stats: dict[PatternKey, PatternStats] = {}
     bad: Counter[datetime] = Counter()
     first = last = None
     count = 0
@@ -159,8 +163,9 @@ def collect_patterns(records: Iterable[LogRecord]) -> LogPatterns:
             else classify(record.text[:4000] if record.text else record.message)
         )
         weight = level_weight(record, fault)
-        # The same template at another level is another signal (a 502 is not a 200).
-        key = (component, template.id, weight)
+        # The same template at another level, or reporting another fault, is another signal: a 502
+        # is not a 200, and a generic "request errored" may carry an expired certificate or not.
+        key = (component, template.id, weight, fault.kind if fault else None)
         entry = stats.get(key)
         if entry is None:
             entry = stats[key] = PatternStats(component=component, template_id=template.id)
@@ -171,10 +176,10 @@ def collect_patterns(records: Iterable[LogRecord]) -> LogPatterns:
             if weight >= 0.5:
                 bad[_minute(record.at)] += 1
     # Templates may have merged while mining: fold their statistics under the surviving id.
-    merged: dict[tuple[str, str, float], PatternStats] = {}
-    for (component, template_id, weight), entry in stats.items():
+    merged: dict[PatternKey, PatternStats] = {}
+    for (component, template_id, weight, kind), entry in stats.items():
         final = miner.resolve(template_id)
-        key = (component, final, weight)
+        key = (component, final, weight, kind)
         if key in merged:
             merged[key].merge(entry)
         else:
@@ -307,7 +312,7 @@ def analyse_logs(ctx: InvestigationContext) -> list[Finding]:
         ctx.audit("ops.onset", found=False, records=patterns.records)
         return []
     ctx.audit("ops.onset", found=True, onset=onset, p_value=onset_p)
-    known = set(ctx.components) | {component for component, _, _ in patterns.stats}
+    known = set(ctx.components) | {key[0] for key in patterns.stats}
     groups: dict[tuple[str, str | None, bool], list[Surge]] = defaultdict(list)
     for surge in find_surges(patterns, onset, start, known):
         groups[(surge.entry.component, surge.peer, surge.entry.access_log)].append(surge)
