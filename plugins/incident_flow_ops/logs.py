@@ -29,6 +29,8 @@ __all__ = ["LogPatterns", "analyse_logs", "collect_patterns", "level_weight"]
 
 INVESTIGATOR = "ops"
 SIGNIFICANCE = 1e-3
+#: An address on port 53 is a DNS server: a failure talking to it is the resolver's.
+_DNS_PORT = re.compile(r"[\w\]]:53\b")
 SAMPLES = 3
 MAX_LINE = 400
 
@@ -229,13 +231,14 @@ def _peer(entry: PatternStats, known: set[str]) -> str | None:
     """The dependency a fault blames: the host its messages name (the resolver, for DNS)."""
     if entry.fault is None or not entry.fault.names_peer:
         return None
-    if entry.fault.kind == "dns failure":
+    texts = [r.text[:4000] if r.text else r.message for r in entry.samples]
+    if entry.fault.kind == "dns failure" or any(_DNS_PORT.search(text) for text in texts):
         # A name that does not resolve is the resolver's failure, not the failure of the host
         # being looked up; blame the resolver when the run knows it, else no one.
         resolvers = sorted(name for name in known if "dns" in name.lower() and name != entry.component)
         return resolvers[0] if resolvers else None
-    for record in entry.samples:
-        for host in hosts_in(record.text[:4000] if record.text else record.message):
+    for text in texts:
+        for host in hosts_in(text):
             peer = component_for_host(host, known)
             if peer != entry.component:
                 return peer

@@ -184,13 +184,17 @@ class WebCollector:
         ):
             return None
         key = (component, family)
-        before = self._before[key]
+        before, total = self._before[key], self.counts[key]
+        if family == "913":  # scanners also show as bursts of 404s: count the bursts' sources too
+            bursts = [b for b in self._bursts.values() if b.flagged and b.component == component and b.first]
+            before += sum(1 for b in bursts if b.first is not None and b.first < self.split)
+            total += len(bursts)
         if before == 0:  # nothing like it before the window: new, whatever its volume
             return None
         change = rate_change(
             before,
             (self.split - self._earliest).total_seconds() / 60.0,
-            self.counts[key] - before,
+            total - before,
             max((self._latest - self.split).total_seconds() / 60.0, 1.0),
         )
         if is_surge(change, significance=0.01):
