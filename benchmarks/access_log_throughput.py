@@ -40,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
+from _docs import write_section  # noqa: E402 - a sibling module of this script
 from incident_flow_performance.access import analyse_access_logs  # noqa: E402
 
 from incident_flow.analysis.endpoints import collect_endpoint_stats  # noqa: E402
@@ -181,23 +182,6 @@ def render(rows: Sequence[tuple[str, float, float]], lines: int, size: int, find
     )
 
 
-def write_section(section: str, doc: Path = DOC) -> None:
-    """Replace this benchmark's section of ``doc`` (or append it), leaving everything else as is."""
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if doc.exists():
-        text = doc.read_text(encoding="utf-8")
-        if START in text and END in text.split(START, 1)[1]:
-            before, rest = text.split(START, 1)
-            after = rest.split(END, 1)[1]
-            text = before + block + after
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-    else:
-        doc.parent.mkdir(parents=True, exist_ok=True)
-        text = "# Benchmarks\n\n" + block + "\n"
-    doc.write_text(text, encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -241,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(section, START, END)
         print(f"\nwrote the {START} section of {DOC.relative_to(ROOT)}")
     return 0
 

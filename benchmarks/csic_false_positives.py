@@ -47,6 +47,7 @@ from urllib.parse import quote, quote_plus
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))  # before the entry point is installed
 
+from _docs import write_section  # noqa: E402 - a sibling module of this script
 from incident_flow_security.access import as_request  # noqa: E402
 from incident_flow_security.options import SecurityOptions  # noqa: E402
 from incident_flow_security.rules import FAMILIES, inspect_request  # noqa: E402
@@ -695,23 +696,6 @@ def render(
     return "\n".join(lines)
 
 
-def write_section(section: str, doc: Path = DOC) -> None:
-    """Replace this benchmark's section of ``doc`` (or append it), leaving everything else as is."""
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if doc.exists():
-        text = doc.read_text(encoding="utf-8")
-        if START in text and END in text.split(START, 1)[1]:
-            before, rest = text.split(START, 1)
-            after = rest.split(END, 1)[1]
-            text = before + block + after
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-    else:
-        doc.parent.mkdir(parents=True, exist_ok=True)
-        text = "# Benchmarks\n\n" + block + "\n"
-    doc.write_text(text, encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
@@ -742,7 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, examples in sorted(missed.items()):
         print(f"  missed {key}: {examples}")
     if not args.no_write:
-        write_section(render(halves, table, missed))
+        write_section(render(halves, table, missed), START, END)
         print(f"wrote the security section of {DOC.relative_to(ROOT)}")
     return 0
 

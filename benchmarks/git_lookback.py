@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from _docs import write_section
+
 from incident_flow.sources.git import GitSource
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -183,23 +185,6 @@ def render(
     return "\n".join(lines)
 
 
-def write_section(section: str, doc: Path = DOC) -> None:
-    """Replace this benchmark's section of ``doc`` (or append it), leaving everything else as is."""
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if doc.exists():
-        text = doc.read_text(encoding="utf-8")
-        if START in text and END in text.split(START, 1)[1]:
-            before, rest = text.split(START, 1)
-            after = rest.split(END, 1)[1]
-            text = before + block + after
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-    else:
-        doc.parent.mkdir(parents=True, exist_ok=True)
-        text = "# Benchmarks\n\n" + block + "\n"
-    doc.write_text(text, encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -223,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = render(args.commits, build_s, plain, graph)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(section, START, END)
         print(f"wrote the git section of {DOC}", file=sys.stderr)
     return 0
 

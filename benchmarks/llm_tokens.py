@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from _docs import write_section  # noqa: E402
 from llm_fixtures.messages_api import (  # noqa: E402
     MockMessagesAPI,
     conversation,
@@ -295,23 +296,6 @@ def render(rows: Sequence[Measured], llm: LlmSettings, source: str, wall: float)
     return "\n".join(lines)
 
 
-def write_section(section: str, doc: Path = DOC) -> None:
-    """Replace this benchmark's section of ``doc`` (or append it), leaving everything else as is."""
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if doc.exists():
-        text_ = doc.read_text(encoding="utf-8")
-        if START in text_ and END in text_.split(START, 1)[1]:
-            before, rest = text_.split(START, 1)
-            after = rest.split(END, 1)[1]
-            text_ = before + block + after
-        else:
-            text_ = text_.rstrip("\n") + "\n\n" + block + "\n"
-    else:
-        doc.parent.mkdir(parents=True, exist_ok=True)
-        text_ = "# Benchmarks\n\n" + block + "\n"
-    doc.write_text(text_, encoding="utf-8")
-
-
 async def run_all(folders: Sequence[Path], llm: LlmSettings) -> list[Measured]:
     rows = []
     for folder in folders:
@@ -343,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = render(rows, llm, source, wall)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(section, START, END)
         print(f"wrote the llm section of {DOC}", file=sys.stderr)
     return 0
 

@@ -37,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _docs import write_section
 from _loghub import (
     DATA_DIR,
     DATASETS,
@@ -277,23 +278,6 @@ def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def write_section(section: str, doc: Path = DOC) -> None:
-    """Replace this benchmark's section of ``doc`` (or append it), leaving everything else as is."""
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if doc.exists():
-        text = doc.read_text(encoding="utf-8")
-        if START in text and END in text.split(START, 1)[1]:
-            before, rest = text.split(START, 1)
-            after = rest.split(END, 1)[1]
-            text = before + block + after
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-    else:
-        doc.parent.mkdir(parents=True, exist_ok=True)
-        text = "# Benchmarks\n\n" + block + "\n"
-    doc.write_text(text, encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per miner and file (default 3)")
@@ -320,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = render(methods, samples, drain3_version)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(section, START, END)
         print(f"wrote the loghub section of {DOC}", file=sys.stderr)
     return 0
 
