@@ -40,7 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from _docs import write_section  # noqa: E402 - a sibling module of this script
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling _docs, however it is loaded
+from _docs import write_section  # noqa: E402
 from incident_flow_performance.access import analyse_access_logs  # noqa: E402
 
 from incident_flow.analysis.endpoints import collect_endpoint_stats  # noqa: E402

@@ -47,7 +47,8 @@ from urllib.parse import quote, quote_plus
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))  # before the entry point is installed
 
-from _docs import write_section  # noqa: E402 - a sibling module of this script
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling _docs, however it is loaded
+from _docs import write_section  # noqa: E402
 from incident_flow_security.access import as_request  # noqa: E402
 from incident_flow_security.options import SecurityOptions  # noqa: E402
 from incident_flow_security.rules import FAMILIES, inspect_request  # noqa: E402

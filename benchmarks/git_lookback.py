@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling _docs, however it is loaded
 from _docs import write_section
 
 from incident_flow.sources.git import GitSource

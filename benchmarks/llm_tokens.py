@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling _docs, however it is loaded
 from _docs import write_section  # noqa: E402
 from llm_fixtures.messages_api import (  # noqa: E402
     MockMessagesAPI,
