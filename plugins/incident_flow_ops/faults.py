@@ -24,8 +24,10 @@ class Fault:
     names_peer: bool
 
 
-_RULES: tuple[tuple[re.Pattern[str], Fault], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), fault)
+# The patterns are written in lower case and matched against the lowered text: one lowering per
+# record, then a single combined pass that most records fail, instead of eleven case-folding scans.
+_PATTERNS: tuple[tuple[str, Fault], ...] = tuple(
+    (pattern, fault)
     for pattern, fault in (
         (
             r"\b(name or service not known|nxdomain|could not resolve|no such host|temporary failure in name "
@@ -81,9 +83,16 @@ _RULES: tuple[tuple[re.Pattern[str], Fault], ...] = tuple(
 )
 
 
+_RULES = tuple((re.compile(pattern), fault) for pattern, fault in _PATTERNS)
+_ANY = re.compile("|".join(f"(?:{pattern})" for pattern, _ in _PATTERNS))
+
+
 def classify(message: str) -> Fault | None:
     """The first fault kind the message reports, or None."""
+    lowered = message.lower()
+    if not _ANY.search(lowered):
+        return None
     for pattern, fault in _RULES:
-        if pattern.search(message):
+        if pattern.search(lowered):
             return fault
     return None
