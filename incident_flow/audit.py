@@ -25,6 +25,11 @@ file. That is why the final hash also lives outside the file, in the report.
 
 Writing never breaks a run: an outage tool runs when disks are full. When the trail cannot be
 written, it stops, remembers why, and :meth:`AuditTrail.close` returns the error for the report.
+
+The trail outlives the run on disk, so it holds no secret: every text value of a record is redacted
+(:mod:`incident_flow.analysis.redact`, one redactor per trail so a secret keeps its placeholder)
+before it is hashed and written. A DSN or a URL with a password, a token quoted in an error, an
+e-mail address in an incident's description: the trail records that there was one, not what it was.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from typing import IO, Any
 
 import attrs
 
+from incident_flow.analysis.redact import Redactor
 from incident_flow.logger import get_logger
 from incident_flow.timeutil import format_time
 
@@ -166,6 +172,17 @@ def _container(value: Any, active: set[int]) -> Any:
     return _fallback(value)
 
 
+def _redact_tree(value: Any, redactor: Redactor) -> Any:
+    """JSON data (as :func:`json_safe` returns it) with every string, keys included, redacted."""
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, dict):
+        return {redactor.redact(k): _redact_tree(v, redactor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_tree(v, redactor) for v in value]
+    return value
+
+
 def _key(key: Any, active: set[int]) -> str:
     safe = _safe(key, active)
     return safe if isinstance(safe, str) else canonical_json(safe)
@@ -248,6 +265,7 @@ class AuditTrail:
         self._prev = GENESIS_HASH
         self._error: str | None = None
         self._summary: AuditSummary | None = None
+        self._redactor = Redactor()
 
     @classmethod
     def open(
@@ -350,8 +368,12 @@ class AuditTrail:
 
     def _append(self, kind: str, data: Mapping[str, Any]) -> bool:
         safe = json_safe(dict(data))  # outside the lock: converting a large finding takes time
-        with self._lock:
-            return self._append_locked(kind, safe)
+        with self._lock:  # the redactor numbers its placeholders: one record at a time
+            try:
+                clean = _redact_tree(safe, self._redactor)
+            except RecursionError:  # data nested near the interpreter's limit: keep no text of it
+                clean = {"unserialisable": "data nested too deep to redact"}
+            return self._append_locked(kind, clean)
 
     def _append_locked(self, kind: str, data: Any) -> bool:
         if self._stream is None or self._error is not None or self._summary is not None:

@@ -165,7 +165,11 @@ def _event_printer(console: Console) -> Callable[[Event], None]:
 def _emit_report(report: Report, fmt: str, out: Path | None, stdout: TextIO) -> None:
     text = report.to_json() if fmt == "json" else report.to_markdown()
     if out is not None:
-        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        try:
+            out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as exc:  # a folder, a missing folder, a full disk: the user's to fix
+            reason = exc.strerror or exc
+            raise UsageError(f"incident-flow: cannot write the report to {out}: {reason}") from None
     else:
         stdout.write(text if text.endswith("\n") else text + "\n")
 

@@ -3,12 +3,23 @@
 Investigators ask for data by what it is (log records, metric series, changes), never by file or
 URL. Reading goes through the context so that a source that fails is recorded once, named in the
 report, and the investigator simply gets less data instead of an exception.
+
+A source that hangs is treated the same way: each read runs in a daemon thread of its own
+(:class:`_Prefetch`), and when a source gives nothing for half the investigator timeout, the
+investigator stops waiting for it, the report names it, and the investigation goes on with the
+other sources. Without that, one log file on a hung NFS mount (or a FIFO) would hold every
+investigator that reads logs until its timeout, and all their findings would be lost.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import math
+import queue
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -20,6 +31,89 @@ from incident_flow.sources import ChangeSource, LogRecord, LogSource, MetricSeri
 __all__ = ["InvestigationContext", "RunState"]
 
 S = TypeVar("S", bound=Source)
+
+#: Items handed from a source's reading thread to the investigator at a time, at most.
+_BATCH = 512
+#: A batch is handed over once it is this old (seconds), full or not, so a slow source still flows:
+#: an item that comes more than this after the last hand-over goes at once.
+_FLUSH_S = 0.05
+#: Batches read ahead of the investigator, at most: memory stays bounded whatever the source's size.
+_DEPTH = 4
+
+
+class _Stalled(Exception):
+    """The source gave nothing for the stall timeout."""
+
+
+class _Prefetch:
+    """Reads an iterator in a daemon thread and hands its items over in batches.
+
+    The consumer waits at most ``stall`` seconds for each batch (:class:`_Stalled`), so a read that
+    blocks forever (a hung mount, a FIFO, a server that never answers) is abandoned instead of
+    holding the investigator: the blocked thread is a daemon and never keeps the process alive.
+    The source's own exception is raised in the consumer, after the items read before it. Items
+    are handed over when a batch is full or :data:`_FLUSH_S` old, so a source that stalls right
+    after a burst loses at most the last 50 ms of the burst with the rest of the read.
+    """
+
+    def __init__(self, read: Callable[[], Iterable[Any]], name: str) -> None:
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=_DEPTH)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._produce, args=(read,), name=f"incident-flow-source-{name}", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, entry: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self, read: Callable[[], Iterable[Any]]) -> None:
+        batch: list[Any] = []
+        iterator: Iterator[Any] = iter(())
+        try:
+            iterator = iter(read())  # the call itself may fail or block: a list-returning source
+            flushed = time.monotonic()
+            for item in iterator:
+                batch.append(item)
+                now = time.monotonic()
+                if len(batch) >= _BATCH or now - flushed >= _FLUSH_S:
+                    if not self._put(("items", batch)):
+                        return
+                    batch, flushed = [], now
+            if self._put(("items", batch)):
+                self._put(("done", None))
+        except BaseException as exc:  # handed to the consumer, which decides what it means
+            if self._put(("items", batch)):
+                self._put(("error", exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):  # closing must not hide what the read found
+                    close()
+
+    def batches(self, stall: float) -> Iterator[list[Any]]:
+        """The items in batches; raises :class:`_Stalled`, or the source's exception."""
+        try:
+            while True:
+                try:
+                    kind, value = self._queue.get(timeout=stall)
+                except queue.Empty:
+                    raise _Stalled from None
+                if kind == "items":
+                    if value:
+                        yield value
+                elif kind == "error":
+                    raise value
+                else:
+                    return
+        finally:
+            self._stop.set()  # the investigator stopped reading, or the source failed or hung
 
 
 class RunState:
@@ -88,6 +182,10 @@ class InvestigationContext:
         self.window_start: datetime = incident.detected_at - settings.lookback
         self.window_end = window_end
         self.change_since: datetime = incident.detected_at - settings.change_lookback
+        #: How long a source may give nothing before the investigator stops waiting for it: half
+        #: the investigator timeout (or of the investigate budget when that is shorter), so the
+        #: investigator still has time to finish with the other sources.
+        self._stall_timeout: float = _stall_timeout_for(settings)
         self._state = state
         self.log = get_logger(f"incident_flow.investigator.{investigator}").bind(
             incident=incident.id, investigator=investigator
@@ -104,7 +202,7 @@ class InvestigationContext:
 
     def for_investigator(self, name: str) -> InvestigationContext:
         """A copy bound to one investigator, so audit records and events name it."""
-        return InvestigationContext(
+        ctx = InvestigationContext(
             self.incident,
             self.settings,
             self._state,
@@ -112,6 +210,8 @@ class InvestigationContext:
             investigator=name,
             window_end=self.window_end,
         )
+        ctx._stall_timeout = self._stall_timeout
+        return ctx
 
     # -- sources ---------------------------------------------------------------------------------
 
@@ -127,7 +227,7 @@ class InvestigationContext:
         until = self.window_end if until is None else until
         for source in self.sources(LogSource):
             self.audit("source.query", source=source.name, what="log records", since=since, until=until)
-            yield from self._guarded(source, source.records(since, until))
+            yield from self._guarded(source, functools.partial(source.records, since, until))
 
     def metric_series(
         self, since: datetime | None = None, until: datetime | None = None
@@ -137,7 +237,7 @@ class InvestigationContext:
         until = (self.window_end or self.incident.detected_at + timedelta(days=1)) if until is None else until
         for source in self.sources(MetricSource):
             self.audit("source.query", source=source.name, what="metric series", since=since, until=until)
-            yield from self._guarded(source, source.series(since, until))
+            yield from self._guarded(source, functools.partial(source.series, since, until))
 
     def changes(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[Change]:
         """Every change source's changes since ``change_since`` (default)."""
@@ -145,12 +245,24 @@ class InvestigationContext:
         until = (self.window_end or self.incident.detected_at + timedelta(days=1)) if until is None else until
         for source in self.sources(ChangeSource):
             self.audit("source.query", source=source.name, what="changes", since=since, until=until)
-            yield from self._guarded(source, source.changes(since, until))
+            yield from self._guarded(source, functools.partial(source.changes, since, until))
 
-    def _guarded(self, source: Source, items: Iterator[Any]) -> Iterator[Any]:
-        """Yield from a source; a failure becomes a recorded problem, not an exception."""
+    def _guarded(self, source: Source, read: Callable[[], Iterable[Any]]) -> Iterator[Any]:
+        """Yield from a source; a failure or a hang becomes a recorded problem, not an exception.
+
+        The source is read in a thread of its own (see :class:`_Prefetch`): when it gives nothing
+        for half the investigator timeout, the read is abandoned and the problem says so.
+        """
+        reader = _Prefetch(read, source.name)
         try:
-            yield from items
+            for batch in reader.batches(self._stall_timeout):
+                yield from batch
+        except _Stalled:
+            self.problem(
+                source.name,
+                f"no answer for {self._stall_timeout:g}s: the source hangs or is very slow; "
+                "the investigation went on without the rest of it",
+            )
         except Exception as exc:  # a broken source must not take the investigator down
             self.problem(source.name, f"{type(exc).__name__}: {exc}")
 
@@ -170,3 +282,10 @@ class InvestigationContext:
         self._state.emit(
             Event(kind=kind, at=datetime.now(UTC), data={"investigator": self.investigator, **data})
         )
+
+
+def _stall_timeout_for(settings: Settings) -> float:
+    """How long a source may give nothing before an investigator stops waiting for it (seconds)."""
+    budget = settings.phase_budgets.get("investigate", math.inf)
+    limit = min(settings.investigator_timeout, budget)
+    return max(limit / 2, 0.05) if math.isfinite(limit) and limit > 0 else 30.0

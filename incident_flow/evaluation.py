@@ -112,6 +112,8 @@ def load_case(folder: Path) -> Case:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(path, None, f"cannot read the case file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, None, "not UTF-8 text; TOML files are UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"invalid TOML: {exc}") from None
     if isinstance(data.get("detected_at"), datetime):  # an unquoted TOML datetime

@@ -246,13 +246,36 @@ async def execute(
     host: PluginHost,
     *,
     listeners: Sequence[EventListener] = (),
-    window_end: datetime | None = None,
     only: Sequence[str] | None = None,
     llm_http_client: Any = None,
 ) -> Report:
     """Run every phase for ``incident`` with ``config``'s sources and ``host``'s plugins."""
+    trail = AuditTrail.open(config.settings.audit_dir, incident.id, incident=incident, version=__version__)
+    try:
+        return await _phases(
+            trail, incident, config, host, listeners=listeners, only=only, llm_http_client=llm_http_client
+        )
+    except BaseException as exc:
+        # Ctrl-C cancels the run's task, an embedder may cancel it, a bug may raise: the trail
+        # still ends with a close record, so it verifies and says why the run stopped.
+        if not trail.closed:
+            trail.record("run.interrupted", reason=type(exc).__name__, detail=str(exc)[:500])
+            trail.close()
+        raise
+
+
+async def _phases(
+    trail: AuditTrail,
+    incident: Incident,
+    config: Config,
+    host: PluginHost,
+    *,
+    listeners: Sequence[EventListener],
+    only: Sequence[str] | None,
+    llm_http_client: Any,
+) -> Report:
+    """The phases themselves, writing to an open audit trail."""
     settings = config.settings
-    trail = AuditTrail.open(settings.audit_dir, incident.id, incident=incident, version=__version__)
     dispatch = _Dispatcher(asyncio.get_running_loop(), host, listeners)
     notes: list[str] = []
 
@@ -275,7 +298,7 @@ async def execute(
     )
 
     emit("phase.started", phase="investigate")
-    ctx = InvestigationContext(incident, settings, state, components=config.components, window_end=window_end)
+    ctx = InvestigationContext(incident, settings, state, components=config.components)
     investigators = host.investigators()
     selected = [inv for name, inv in sorted(investigators.items()) if only is None or name in only]
     budget = settings.phase_budgets.get("investigate", 600.0)

@@ -14,6 +14,12 @@ of an incident still going on, the lessons only people can draw) is said to be u
 
 Both renderers are pure functions of the report: no clock, no environment, so the same report always
 renders to the same bytes.
+
+Both redact first (:func:`redacted`): a report is pasted into tickets and chat rooms, so a password,
+a token or an e-mail address that an investigator quoted from a log becomes a placeholder
+(``[REDACTED-SECRET-1]``, :mod:`incident_flow.analysis.redact`), the same one wherever it appears in
+the report. Names (ids, components, sources) and the commands of mitigations are kept as they are: a
+command shown must be exactly the one that would run.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from typing import Any
 
 import attrs
 
+from incident_flow.analysis.redact import Redactor
 from incident_flow.model import (
     Assessment,
     Change,
@@ -53,6 +60,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SEED_SECTIONS",
     "load_schema",
+    "redacted",
     "render_json",
     "render_markdown",
     "report_to_dict",
@@ -95,6 +103,57 @@ def load_schema() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------------
+# Redaction
+
+# Fields that name things (ids, components, sources, kinds) or are commands, kept as they are; every
+# other text field of the model types is redacted. The audit and llm mappings are the run's own.
+_KEEP_FIELDS = frozenset(
+    {"id", "component", "investigator", "source", "kind", "command", "system", "target", "depends_on",
+     "files", "author", "audit", "llm", "status", "risk"}
+)  # fmt: skip
+
+
+def redacted(report: Report, redactor: Redactor | None = None) -> Report:
+    """``report`` with secrets and personal data in its text replaced by placeholders.
+
+    One :class:`~incident_flow.analysis.redact.Redactor` serves the whole report, so the same secret
+    gets the same placeholder everywhere in it; the traversal order is fixed, so the Markdown and the
+    JSON of one report name them alike. Redacting a redacted report changes nothing.
+    """
+    value = _redact_value(report, redactor or Redactor(), 0)
+    assert isinstance(value, Report)
+    return value
+
+
+def _redact_value(value: Any, redactor: Redactor, depth: int) -> Any:
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if depth > _MAX_JSON_DEPTH:
+        return value
+    if attrs.has(type(value)):
+        changes = {}
+        for field in attrs.fields(type(value)):
+            if field.name in _KEEP_FIELDS or not field.init:
+                continue
+            current = getattr(value, field.name)
+            new = _redact_value(current, redactor, depth + 1)
+            if new is not current:
+                changes[field.name] = new
+        return attrs.evolve(value, **changes) if changes else value
+    if isinstance(value, Mapping):
+        return {
+            (redactor.redact(k) if isinstance(k, str) else k): _redact_value(v, redactor, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, tuple | list):
+        items = [_redact_value(item, redactor, depth + 1) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
 # JSON
 
 
@@ -105,8 +164,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     free-form mappings (``user_impact``, evidence ``figures``) are made JSON-safe (a NaN or an infinity
     becomes ``null``, a datetime a string), and root causes come by rank and the timeline in time
     order. ``declared_severity`` falls back to the incident's ``severity_hint``: both are what the
-    reporter declared.
+    reporter declared. The text is redacted (:func:`redacted`).
     """
+    report = redacted(report)
     detected_at = report.incident.detected_at
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -524,8 +584,10 @@ def render_markdown(report: Report) -> str:
 
     After the seed's sections come the ones the seed's Phase 4 asks for (Prevention) and those that
     make the report checkable: every finding, how each investigator ended, what was missing, the
-    audit trail; then each plugin's extension under its own heading.
+    audit trail; then each plugin's extension under its own heading. The text is redacted
+    (:func:`redacted`).
     """
+    report = redacted(report)
     blocks: list[list[str]] = [
         ["## Incident Report"],
         *_header(report),

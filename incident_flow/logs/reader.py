@@ -17,6 +17,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 __all__ = ["MAX_LINE", "Warn", "expand_paths", "has_magic", "iter_lines"]
 
@@ -60,7 +61,32 @@ def iter_lines(path: Path, warn: Warn) -> Iterator[str]:
             with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
                 yield from _split(_salvaging_reader(stream), path, warn, compressed=True)
         else:
-            yield from _split(handle.read, path, warn, compressed=False)
+            yield from _split(_truncation_aware(handle, path, warn), path, warn, compressed=False)
+
+
+def _truncation_aware(handle: IO[bytes], path: Path, warn: Warn) -> Callable[[int], bytes]:
+    """``handle.read``, warning when the end of the file comes early because it was truncated.
+
+    logrotate's ``copytruncate`` empties a log while it may be read: the reader then meets the end
+    of the file before the bytes it already read, and the lines that were still to come are gone
+    (they are in the rotated copy). That loss is said, never silent.
+    """
+
+    def read(size: int) -> bytes:
+        block = handle.read(size)
+        if not block:
+            try:
+                position, now = handle.tell(), os.fstat(handle.fileno()).st_size
+            except OSError:
+                return block
+            if now < position:
+                warn(
+                    f"{path}: truncated while being read (now {now} bytes, {position} were read); "
+                    "the lines after that point were not read (see the rotated copy)"
+                )
+        return block
+
+    return read
 
 
 def _salvaging_reader(stream: gzip.GzipFile) -> Callable[[int], bytes]:

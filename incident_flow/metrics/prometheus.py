@@ -16,6 +16,7 @@ Everything HTTP goes through one ``httpx.Client``; tests hand it an ``httpx.Mock
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import ssl
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_COMPONENT_LABELS",
     "DEFAULT_MATCHERS",
     "MAX_POINTS",
+    "MAX_RESPONSE_BYTES",
     "PROMETHEUS_SOURCE_TYPE",
     "PromSeries",
     "PrometheusClient",
@@ -55,6 +57,8 @@ DEFAULT_STEP_S = 15.0
 DEFAULT_TIMEOUT_S = 10.0
 #: Prometheus refuses range queries of more than 11,000 points per series.
 MAX_POINTS = 11_000
+#: The largest answer read (256 MiB): beyond it the source fails rather than fill the memory.
+MAX_RESPONSE_BYTES = 256 << 20
 
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _SELECTOR = re.compile(r"\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?P<braces>\{.*\})?\s*", re.DOTALL)
@@ -247,23 +251,44 @@ class PrometheusClient:
             follow_redirects=True,
         )
 
+    def _timed_out(self, what: str) -> SourceError:
+        return SourceError(
+            f"prometheus {self.url}: {what} timed out after {self.timeout:g}s "
+            "(raise the source's `timeout` or narrow its `matchers`)"
+        )
+
     def _post(self, path: str, data: Mapping[str, Any], what: str) -> Any:
         url = f"{self.url}{path}"
+        # httpx's timeout bounds each socket read, not the answer: a server that drips a byte a
+        # second, or streams without end, would hold the source forever. So the body is read in
+        # chunks against a deadline for the whole answer, and its size is capped.
+        deadline = time.monotonic() + self.timeout
         try:
-            response = self._client.post(url, data=dict(data))
+            with self._client.stream("POST", url, data=dict(data)) as response:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        raise SourceError(
+                            f"prometheus {self.url}: {what}: the answer is larger than "
+                            f"{MAX_RESPONSE_BYTES >> 20} MiB "
+                            "(narrow the source's `matchers` or lower `max_series`)"
+                        )
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise self._timed_out(what)
+                body = b"".join(chunks)
         except httpx.TimeoutException:
-            raise SourceError(
-                f"prometheus {self.url}: {what} timed out after {self.timeout:g}s "
-                "(raise the source's `timeout` or narrow its `matchers`)"
-            ) from None
+            raise self._timed_out(what) from None
         except httpx.HTTPError as exc:
             raise SourceError(
                 f"prometheus {self.url}: cannot reach it for {what} "
                 f"({type(exc).__name__}: {_one_line(str(exc))}); check the source's `url` and that it is up"
             ) from None
         try:
-            payload = response.json()
-        except ValueError:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python can
             payload = None
         if response.status_code >= 400:
             detail = ""

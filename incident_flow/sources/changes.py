@@ -109,12 +109,15 @@ def _text(value: Any) -> str | None:
 def _time(value: Any, zone: tzinfo | None) -> datetime:
     if isinstance(value, bool):
         raise ValueError(f"invalid time {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value) / 1000.0 if abs(value) > 1e11 else float(value)  # milliseconds
-        return datetime.fromtimestamp(seconds, UTC)
-    text = str(value).strip()
-    if re.fullmatch(r"\d{13}(?:\.\d+)?", text):
-        return datetime.fromtimestamp(float(text) / 1000.0, UTC)
+    try:
+        if isinstance(value, int | float):
+            seconds = float(value) / 1000.0 if abs(value) > 1e11 else float(value)  # milliseconds
+            return datetime.fromtimestamp(seconds, UTC)
+        text = str(value).strip()
+        if re.fullmatch(r"\d{13}(?:\.\d+)?", text):
+            return datetime.fromtimestamp(float(text) / 1000.0, UTC)
+    except (OverflowError, OSError):  # 1e308 seconds: beyond any date; one bad event, not the file
+        raise ValueError(f"invalid time {value!r}: out of range") from None
     return parse_time(text, zone)
 
 

@@ -66,6 +66,7 @@ _GIT_ENV_DROP = (
     "GIT_DISCOVERY_ACROSS_FILESYSTEM",
 )
 _SHA = re.compile(r"[0-9a-fA-F]{4,64}")
+_FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _REV = re.compile(r"[^\s\-~^:?*\[\\][^\s~^:?*\[\\]*(?:[~^][0-9]*)*")
 _FIELD, _RECORD = "\x1f", "\x1e"
 _LOG_FORMAT = _FIELD.join(("%H", "%P", "%ct", "%at", "%an", "%ae", "%s", "%D")).replace("\x1f", "%x1f")
@@ -404,8 +405,14 @@ class GitSource(ChangeSource):
         return component_for_files(commit.files, self.components) if self.components else None
 
     def _parse_log(self, raw: bytes) -> list[Commit]:
+        """The commits of ``git log``'s output; a record that does not read is skipped and warned.
+
+        A commit message may hold git's own separators (``\\x1e``, ``\\x1f``) and so forge or split
+        records: those are skipped rather than allowed to fail the whole look-back.
+        """
         text = raw.decode("utf-8", "replace")
         commits: list[Commit] = []
+        unreadable = 0
         for chunk in text.split(_RECORD):
             if not chunk.strip("\x00\n"):
                 continue
@@ -414,6 +421,14 @@ class GitSource(ChangeSource):
             if len(fields) < 8:
                 continue
             sha, parents, ct, at_, author, email, subject, refs = fields[:8]
+            try:
+                if not _FULL_SHA.fullmatch(sha):
+                    raise ValueError(sha)
+                committed = datetime.fromtimestamp(int(ct), UTC)
+                authored = datetime.fromtimestamp(int(at_), UTC)
+            except (ValueError, OverflowError, OSError):
+                unreadable += 1
+                continue
             files: list[str] = []
             insertions = deletions = 0
             for entry in rest.lstrip("\n").split("\x00"):
@@ -425,15 +440,15 @@ class GitSource(ChangeSource):
                     continue
                 added, removed, file = parts
                 files.append(file)
-                insertions += int(added) if added.isdigit() else 0
-                deletions += int(removed) if removed.isdigit() else 0
+                insertions += int(added) if added.isascii() and added.isdigit() else 0
+                deletions += int(removed) if removed.isascii() and removed.isdigit() else 0
             tags = tuple(r.strip()[5:] for r in refs.split(",") if r.strip().startswith("tag: "))
             commits.append(
                 Commit(
                     sha=sha,
                     parents=tuple(parents.split()),
-                    at=datetime.fromtimestamp(int(ct), UTC),
-                    authored_at=datetime.fromtimestamp(int(at_), UTC),
+                    at=committed,
+                    authored_at=authored,
                     author=author,
                     email=email,
                     subject=subject,
@@ -442,6 +457,11 @@ class GitSource(ChangeSource):
                     deletions=deletions,
                     tags=tags,
                 )
+            )
+        if unreadable:
+            self.warn(
+                f"{unreadable} record(s) of git log in {self.path} could not be read and were skipped "
+                "(a commit message holding git's field separators?)"
             )
         return commits
 
