@@ -6,9 +6,6 @@ Each benchmark owns the text between its two markers (``<!-- name:start -->`` an
 
 from __future__ import annotations
 
-import os
-import platform
-from datetime import UTC, datetime
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -28,12 +25,3 @@ def write_section(section: str, start: str, end: str, doc: Path = DOC) -> None:
         doc.parent.mkdir(parents=True, exist_ok=True)
         text = "# Benchmarks\n\n" + block + "\n"
     doc.write_text(text, encoding="utf-8")
-
-
-def machine() -> str:
-    """The machine and the date, as every section records them."""
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{datetime.now(UTC):%Y-%m-%d} on {platform.system()} {platform.machine()} ({cpu}), "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )

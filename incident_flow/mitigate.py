@@ -16,6 +16,39 @@ from incident_flow.model import Category, Finding, Mitigation, RootCause
 __all__ = ["propose_mitigations"]
 
 
+# Per category: the immediate step (action, risk; always needs approval), then the permanent fix
+# (action, rationale, risk, needs approval). The seed's lists for each kind of cause.
+_GENERIC: dict[Category, tuple[tuple[str, str], tuple[str, str, str, bool]]] = {
+    Category.INFRASTRUCTURE: (
+        ("Restart or fail over {target}, and scale it out if it is saturated", "medium"),
+        (
+            "Repair the failing resource behind {target} (capacity, configuration, dependency)",
+            "restarts buy time; the resource that failed must be fixed",
+            "low",
+            False,
+        ),
+    ),
+    Category.PERFORMANCE: (
+        ("Shed or rate-limit load on {target} and raise its capacity (instances, pool size)", "low"),
+        (
+            "Remove the bottleneck in {target} (slow query, missing index, lock, pool size)",
+            "capacity buys time; the bottleneck is the cause",
+            "low",
+            False,
+        ),
+    ),
+    Category.SECURITY: (
+        ("Block the offending sources at the edge of {target}", "low"),
+        (
+            "Rotate the credentials involved and patch what was exploited on {target}",
+            "blocking stops this attacker; rotation and patching close the door",
+            "medium",
+            True,
+        ),
+    ),
+}
+
+
 def _for_cause(cause: RootCause) -> list[Mitigation]:
     target = cause.component
     why = f"rank {cause.rank} cause ({cause.confidence:.0%}): {cause.summary}"
@@ -59,57 +92,23 @@ def _for_cause(cause: RootCause) -> list[Mitigation]:
                 requires_approval=True,
             )
         ]
-    if cause.category is Category.INFRASTRUCTURE:
+    generic = _GENERIC.get(cause.category)
+    if generic is not None:
+        (action, risk), (fix, fix_why, fix_risk, fix_approval) = generic
         return [
             Mitigation(
-                action=f"Restart or fail over {target}, and scale it out if it is saturated",
+                action=action.format(target=target),
                 target=target,
                 rationale=why,
-                risk="medium",
+                risk=risk,
                 requires_approval=True,
             ),
             Mitigation(
-                action=f"Repair the failing resource behind {target} (capacity, configuration, dependency)",
+                action=fix.format(target=target),
                 target=target,
-                rationale="restarts buy time; the resource that failed must be fixed",
-                risk="low",
-                requires_approval=False,
-                kind="fix",
-            ),
-        ]
-    if cause.category is Category.PERFORMANCE:
-        return [
-            Mitigation(
-                action=f"Shed or rate-limit load on {target} and raise its capacity (instances, pool size)",
-                target=target,
-                rationale=why,
-                risk="low",
-                requires_approval=True,
-            ),
-            Mitigation(
-                action=f"Remove the bottleneck in {target} (slow query, missing index, lock, pool size)",
-                target=target,
-                rationale="capacity buys time; the bottleneck is the cause",
-                risk="low",
-                requires_approval=False,
-                kind="fix",
-            ),
-        ]
-    if cause.category is Category.SECURITY:
-        return [
-            Mitigation(
-                action=f"Block the offending sources at the edge of {target}",
-                target=target,
-                rationale=why,
-                risk="low",
-                requires_approval=True,
-            ),
-            Mitigation(
-                action=f"Rotate the credentials involved and patch what was exploited on {target}",
-                target=target,
-                rationale="blocking stops this attacker; rotation and patching close the door",
-                risk="medium",
-                requires_approval=True,
+                rationale=fix_why,
+                risk=fix_risk,
+                requires_approval=fix_approval,
                 kind="fix",
             ),
         ]
