@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from incident_flow.actions.gate import Approver
 from incident_flow.config import Config, find_default_config, load_config
 from incident_flow.model import Incident, Report, Severity
 from incident_flow.pipeline import EventListener, execute
@@ -77,6 +78,9 @@ async def arun_incident(
     only: Sequence[str] | None = None,
     llm: str | None = None,
     llm_http_client: Any = None,
+    approve: Approver | None = None,
+    dry_run: bool = False,
+    replay: bool | None = None,
 ) -> Report:
     """Investigate an incident and return its report.
 
@@ -92,6 +96,12 @@ async def arun_incident(
     :param llm: ``"off"``, ``"auto"`` or ``"anthropic"`` to override the config's ``[settings] llm``.
     :param llm_http_client: an ``httpx.AsyncClient`` for the Claude layer (a proxy, or a mock
         transport in tests); by default the SDK makes its own.
+    :param approve: called with an :class:`~incident_flow.model.ActionRequest` for each step an
+        action can carry out; only ``Approval.grant(request, by=...)`` lets it run. Without it
+        nothing runs, ever. Plain callbacks run in a thread; ``async`` ones on the loop.
+    :param dry_run: offer every step as a dry run only: nothing is changed.
+    :param replay: whether the run replays a past incident (no action is offered at all);
+        default: the detection time lies more than 6 hours before the run.
     :raises ConfigError: when the config file is invalid (nothing has run yet).
     """
     host = host or make_plugin_host(plugins)
@@ -104,7 +114,15 @@ async def arun_incident(
     incident = _incident(description, severity, system, at, incident_id, resolved)
     listeners = [on_event] if on_event is not None else []
     return await execute(
-        incident, resolved, host, listeners=listeners, only=only, llm_http_client=llm_http_client
+        incident,
+        resolved,
+        host,
+        listeners=listeners,
+        only=only,
+        llm_http_client=llm_http_client,
+        approve=approve,
+        dry_run=dry_run,
+        replay=replay,
     )
 
 

@@ -1,4 +1,4 @@
-"""The core's own plugin: the source types every investigator may draw on.
+"""The core's own plugin: the source types every investigator may draw on, and the built-in actions.
 
 Registered like any plugin (through the same hooks), but always loaded: ``incident-flow patterns``
 and the bundled example need the ``logs`` source type even when every entry point is disabled.
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from incident_flow.actions import Action
+from incident_flow.actions.revert import GIT_REVERT_ACTION
+from incident_flow.actions.runbook import RUNBOOK_ACTION
 from incident_flow.hookspecs import hookimpl
 from incident_flow.logs.source import LOGS_SOURCE_TYPE
 from incident_flow.metrics import METRICS_CSV_SOURCE_TYPE, PROMETHEUS_SOURCE_TYPE
@@ -29,3 +32,9 @@ def register_source_types(register: Callable[[SourceType], None]) -> None:
     register(CHANGES_SOURCE_TYPE)
     register(HOST_SOURCE_TYPE)
     register(POSTGRES_SOURCE_TYPE)
+
+
+@hookimpl
+def register_actions(register: Callable[[Action], None]) -> None:
+    register(GIT_REVERT_ACTION)
+    register(RUNBOOK_ACTION)

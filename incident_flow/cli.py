@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import getpass
 import json
 import logging
 import os
@@ -23,10 +24,11 @@ import structlog
 from rich.console import Console
 
 from incident_flow import __version__
+from incident_flow.actions.gate import Approver
 from incident_flow.api import arun_incident
 from incident_flow.audit import verify_trail
 from incident_flow.config import ConfigError
-from incident_flow.model import Event, Report
+from incident_flow.model import ActionRequest, Approval, Event, Report
 from incident_flow.plugins import make_plugin_host
 from incident_flow.timeutil import parse_time
 
@@ -57,6 +59,25 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     llm.add_argument("--no-llm", action="store_true", help="never call an LLM, whatever the config says")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    act = parser.add_argument_group("actions (nothing runs without one of these)")
+    act.add_argument(
+        "--approve",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="approve the step with this id (as the report shows it); repeatable",
+    )
+    act.add_argument(
+        "--approver", metavar="NAME", help="who approves, for the audit trail (default: your user)"
+    )
+    act.add_argument(
+        "--dry-run", action="store_true", help="dry-run every step an action can carry out; nothing changes"
+    )
+    act.add_argument(
+        "--interactive",
+        action="store_true",
+        help="ask on the terminal about each step not approved by --approve",
+    )
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -174,7 +195,63 @@ def _emit_report(report: Report, fmt: str, out: Path | None, stdout: TextIO) -> 
         stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def _cmd_run(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
+def _prompt(request: ActionRequest, approver: str, console: Console, stdin: TextIO) -> Approval:
+    """Ask on the terminal; only the step's id typed back approves it (a stray "y" does not)."""
+    step = request.mitigation
+    console.print(f"[bold]Step {request.id}[/] ({request.action}): {step.action}", markup=True)
+    console.print(f"  target {step.target}; risk {step.risk}; {step.rationale}", markup=False)
+    if request.command:
+        console.print(f"  command: {' '.join(request.command)}", markup=False)
+    console.print(
+        f"Type {request.id} to approve it as {approver}; anything else refuses: ", end="", markup=False
+    )
+    answer = stdin.readline().strip()
+    if answer == request.id:
+        return Approval.grant(request, by=approver, reason="approved at the terminal prompt")
+    return Approval.refuse(request, reason="refused at the terminal prompt", by=approver)
+
+
+def _approver(args: argparse.Namespace, console: Console, stdin: TextIO, asked: list[str]) -> Approver | None:
+    """The command line's approval callback, or None when no flag asks for any action."""
+    if not (args.approve or args.dry_run or args.interactive):
+        return None
+    if args.interactive and not stdin.isatty():
+        raise UsageError("incident-flow run: --interactive needs a terminal; use --approve ID instead")
+    approver = args.approver
+    if not approver:
+        try:
+            approver = getpass.getuser()
+        except Exception:  # no user name in the environment or the password database
+            raise UsageError("incident-flow run: cannot tell who approves; pass --approver NAME") from None
+    approved = set(args.approve)
+
+    def decide(request: ActionRequest) -> Approval:
+        asked.append(request.id)
+        if request.dry_run:  # only --dry-run makes dry-run requests
+            return Approval.grant(request, by=approver, reason="--dry-run")
+        if request.id in approved:
+            return Approval.grant(request, by=approver, reason=f"--approve {request.id}")
+        if args.interactive:
+            return _prompt(request, approver, console, stdin)
+        return Approval.refuse(request, reason="not approved on the command line (--approve ID)")
+
+    return decide
+
+
+def _unused_approvals(args: argparse.Namespace, report: Report, asked: list[str], console: Console) -> None:
+    executable = [m.id for m in report.mitigations if m.executor is not None]
+    for wanted in args.approve:
+        if wanted in asked:
+            continue
+        if wanted in executable:
+            why = "it was not offered (a replay, or the mitigate budget ran out)"
+        else:
+            known = ", ".join(i for i in executable if i) or "none"
+            why = f"no step of this run that an action can carry out has that id (such steps: {known})"
+        console.print(f"incident-flow: --approve {wanted}: {why}", markup=False)
+
+
+def _cmd_run(args: argparse.Namespace, stdout: TextIO, console: Console, stdin: TextIO) -> int:
     if args.at is not None:
         try:
             parse_time(args.at)
@@ -188,6 +265,8 @@ def _cmd_run(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
         if verdict.problem:
             raise UsageError(f"incident-flow run: --llm: {verdict.reason}")
     listener = None if args.quiet else _event_printer(console)
+    asked: list[str] = []
+    approve = _approver(args, console, stdin, asked)
     report = asyncio.run(
         arun_incident(
             args.description,
@@ -197,8 +276,11 @@ def _cmd_run(args: argparse.Namespace, stdout: TextIO, console: Console) -> int:
             at=args.at,
             on_event=listener,
             llm=llm,
+            approve=approve,
+            dry_run=args.dry_run,
         )
     )
+    _unused_approvals(args, report, asked, console)
     _emit_report(report, args.format, args.out, stdout)
     return EXIT_OK
 
@@ -292,6 +374,7 @@ def _cmd_plugins(args: argparse.Namespace, stdout: TextIO, console: Console) -> 
     host = make_plugin_host()
     investigators = host.investigators()
     source_types = host.source_types()
+    actions = host.actions()
     for info in host.plugins():
         version = f" {info.version}" if info.version else ""
         stdout.write(f"{info.name}{version}  [{info.origin}]  hooks: {', '.join(info.hooks)}\n")
@@ -301,13 +384,15 @@ def _cmd_plugins(args: argparse.Namespace, stdout: TextIO, console: Console) -> 
         for st in source_types.values():
             if st.plugin == info.name:
                 stdout.write(f"    source type {st.name}: {st.description}\n")
+        for action in actions.values():
+            if action.plugin == info.name:
+                stdout.write(f"    action {action.name}: {action.description}\n")
     for failure in host.failures:
         stdout.write(f"{failure.plugin}  [SKIPPED] {failure.error}\n")
     return EXIT_OK
 
 
 _HANDLERS = {
-    "run": _cmd_run,
     "demo": _cmd_demo,
     "eval": _cmd_eval,
     "patterns": _cmd_patterns,
@@ -317,9 +402,16 @@ _HANDLERS = {
 
 
 def main(
-    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
-    """Run the command line; returns the exit code (the console script passes it to ``sys.exit``)."""
+    """Run the command line; returns the exit code (the console script passes it to ``sys.exit``).
+
+    ``stdin`` is where ``--interactive`` reads the answers (default: the process's stdin).
+    """
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     console = Console(file=stderr, highlight=False, soft_wrap=True)
@@ -333,6 +425,8 @@ def main(
         if args.command is None:
             parser.print_help(stderr)
             return EXIT_USAGE
+        if args.command == "run":
+            return _cmd_run(args, stdout, console, stdin or sys.stdin)
         return _HANDLERS[args.command](args, stdout, console)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK

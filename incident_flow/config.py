@@ -39,6 +39,7 @@ __all__ = [
     "ComponentSpec",
     "Config",
     "ConfigError",
+    "RunbookEntry",
     "Settings",
     "SourceConfig",
     "build_source_specs",
@@ -52,7 +53,7 @@ __all__ = [
 #: The file ``--config`` defaults to, looked up in the current folder.
 DEFAULT_CONFIG_NAME = "incident-flow.toml"
 
-TOP_LEVEL_KEYS = ("settings", "components", "sources", "llm")
+TOP_LEVEL_KEYS = ("settings", "components", "sources", "runbook", "llm")
 SETTINGS_KEYS = (
     "lookback",
     "change_lookback",
@@ -62,9 +63,23 @@ SETTINGS_KEYS = (
     "audit_dir",
     "llm",
 )
-PHASE_KEYS = ("assess", "investigate", "mitigate")
+PHASE_KEYS = ("assess", "investigate", "mitigate", "verify")
 COMPONENT_KEYS = ("paths",)
 SOURCE_KEYS = ("name", "type")
+RUNBOOK_KEYS = (
+    "name",
+    "command",
+    "components",
+    "category",
+    "description",
+    "risk",
+    "timeout",
+    "dry_run_command",
+)
+#: How long a runbook command may run when its entry sets no ``timeout``.
+DEFAULT_RUNBOOK_TIMEOUT = 60.0
+_RUNBOOK_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,60}")
+_CATEGORIES = ("infrastructure", "code", "performance", "security")
 
 # Everything str.splitlines() treats as a line break: a ConfigError must stay on one line even when
 # it quotes a key or value that contains one.
@@ -115,8 +130,9 @@ def default_audit_dir() -> Path:
 
 
 def _default_budgets() -> dict[str, float]:
-    # The seed's phase times: assessment 0-5 min, root cause 5-15, mitigation 15-30.
-    return {"assess": 300.0, "investigate": 600.0, "mitigate": 900.0}
+    # The seed's phase times: assessment 0-5 min, root cause 5-15, mitigation 15-30; verification
+    # re-checks the signals for at most as long as mitigation may take.
+    return {"assess": 300.0, "investigate": 600.0, "mitigate": 900.0, "verify": 900.0}
 
 
 @attrs.frozen
@@ -142,6 +158,27 @@ class ComponentSpec:
 
 
 @attrs.frozen
+class RunbookEntry:
+    """One ``[[runbook]]`` table: a command the team trusts for a kind of cause.
+
+    ``command`` and ``dry_run_command`` are argument lists run without a shell, exactly as written:
+    nothing from the run (a log line, a component name) is ever put into them. The entry fits a
+    cause whose component is in ``components`` (when given) and whose category is ``category``
+    (when given); at least one of the two is set.
+    """
+
+    name: str
+    command: tuple[str, ...]
+    components: tuple[str, ...] = ()
+    category: str | None = None
+    description: str = ""
+    risk: str = "medium"
+    timeout: float = DEFAULT_RUNBOOK_TIMEOUT
+    dry_run_command: tuple[str, ...] | None = None
+    index: int = 0
+
+
+@attrs.frozen
 class SourceConfig:
     """One ``[[sources]]`` table as written, before its type validates the options.
 
@@ -163,6 +200,8 @@ class Config:
     settings: Settings = attrs.field(factory=Settings)
     components: Mapping[str, ComponentSpec] = attrs.field(factory=dict)
     sources: tuple[SourceConfig, ...] = ()
+    #: ``[[runbook]]``: the commands the built-in ``runbook`` action may run once approved.
+    runbook: tuple[RunbookEntry, ...] = ()
 
     @property
     def base_dir(self) -> Path:
@@ -279,6 +318,8 @@ def config_to_dict(config: Config) -> dict[str, Any]:
             for source in config.sources
         ],
     }
+    if config.runbook:
+        out["runbook"] = [_runbook_to_toml(entry) for entry in config.runbook]
     if settings.timezone is not None:
         out["settings"]["timezone"] = _timezone_name(settings.timezone)
     return out
@@ -371,6 +412,23 @@ def _timezone_name(zone: tzinfo) -> str:
         minutes = abs(offset) // timedelta(minutes=1)
         return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
     return str(zone)
+
+
+def _runbook_to_toml(entry: RunbookEntry) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "name": entry.name,
+        "command": list(entry.command),
+        "description": entry.description,
+        "risk": entry.risk,
+        "timeout": format_duration(timedelta(seconds=entry.timeout)),
+    }
+    if entry.components:
+        table["components"] = list(entry.components)
+    if entry.category is not None:
+        table["category"] = entry.category
+    if entry.dry_run_command is not None:
+        table["dry_run_command"] = list(entry.dry_run_command)
+    return table
 
 
 def _option_to_toml(value: Any) -> Any:
@@ -495,7 +553,10 @@ class _Parser:
         settings = attrs.evolve(settings, llm=self.llm(settings.llm.mode, document))
         components = self.components(document.get("components", {}))
         sources = self.sources(document.get("sources", []))
-        return Config(path=config_path, settings=settings, components=components, sources=sources)
+        runbook = self.runbook(document.get("runbook", []))
+        return Config(
+            path=config_path, settings=settings, components=components, sources=sources, runbook=runbook
+        )
 
     def settings(self, value: Any, base_dir: Path) -> Settings:
         table = self.table(value, "settings")
@@ -581,6 +642,89 @@ class _Parser:
             seen[source.name] = index
             result.append(source)
         return tuple(result)
+
+    def runbook(self, value: Any) -> tuple[RunbookEntry, ...]:
+        """``[[runbook]]``: every entry checked before anything runs, names unique."""
+        if isinstance(value, Mapping):
+            raise self.error(
+                "runbook", "expected an array of tables ([[runbook]]), got a single table ([runbook])"
+            )
+        if not isinstance(value, list):
+            raise self.error("runbook", f"expected an array of tables ([[runbook]]), got {_describe(value)}")
+        seen: dict[str, int] = {}
+        entries = []
+        for index, item in enumerate(value):
+            entry = self.runbook_entry(index, item)
+            if entry.name in seen:
+                raise self.error(
+                    f"runbook[{index}].name",
+                    f"duplicate runbook name {entry.name!r}; runbook[{seen[entry.name]}] already has it",
+                )
+            seen[entry.name] = index
+            entries.append(entry)
+        return tuple(entries)
+
+    def runbook_entry(self, index: int, item: Any) -> RunbookEntry:
+        prefix = f"runbook[{index}]"
+        table = self.table(item, prefix, '[[runbook]] name = "..." command = ["..."]')
+        self.check_keys(table, RUNBOOK_KEYS, prefix)
+        for required in ("name", "command"):
+            if required not in table:
+                raise self.error(f"{prefix}.{required}", "required key missing for a runbook entry")
+        name = self.string(table["name"], f"{prefix}.name")
+        if not _RUNBOOK_NAME.fullmatch(name):
+            raise self.error(
+                f"{prefix}.name",
+                f"{_short(name)} is not a runbook name: use lower-case letters, digits, '.', '_' and '-' "
+                "(it becomes the step id runbook-<name> that people type to approve it)",
+            )
+        kwargs: dict[str, Any] = {"name": name, "index": index}
+        kwargs["command"] = self.argv(table["command"], f"{prefix}.command")
+        if "dry_run_command" in table:
+            kwargs["dry_run_command"] = self.argv(table["dry_run_command"], f"{prefix}.dry_run_command")
+        if "components" in table:
+            kwargs["components"] = self.strings(table["components"], f"{prefix}.components")
+        if "category" in table:
+            category = self.string(table["category"], f"{prefix}.category")
+            if category not in _CATEGORIES:
+                raise self.error(
+                    f"{prefix}.category",
+                    f"unknown category {category!r}; expected one of: {', '.join(_CATEGORIES)}"
+                    f"{_suggest(category, _CATEGORIES)}",
+                )
+            kwargs["category"] = category
+        if "components" not in kwargs and "category" not in kwargs:
+            raise self.error(
+                prefix,
+                f"runbook entry {name!r} says neither components nor category: "
+                'say which causes it fits, e.g. components = ["orders"]',
+            )
+        if "description" in table:
+            kwargs["description"] = self.string(table["description"], f"{prefix}.description")
+        if "risk" in table:
+            risk = self.string(table["risk"], f"{prefix}.risk")
+            if risk not in ("low", "medium", "high"):
+                raise self.error(f"{prefix}.risk", f'expected "low", "medium" or "high", got {_short(risk)}')
+            kwargs["risk"] = risk
+        if "timeout" in table:
+            kwargs["timeout"] = self.duration(table["timeout"], f"{prefix}.timeout").total_seconds()
+        return RunbookEntry(**kwargs)
+
+    def argv(self, value: Any, key: str) -> tuple[str, ...]:
+        """A command as an argument list: never a shell string, so nothing is ever re-parsed."""
+        if isinstance(value, str):
+            raise self.error(
+                key,
+                'expected an argument list such as ["systemctl", "restart", "orders"], got a string '
+                "(commands never go through a shell)",
+            )
+        args = self.strings(value, key)
+        if not args:
+            raise self.error(key, "expected at least the program to run, got an empty array")
+        for i, arg in enumerate(args):
+            if "\x00" in arg:
+                raise self.error(f"{key}[{i}]", "an argument must not contain a NUL character")
+        return args
 
     def source(self, index: int, item: Any) -> SourceConfig:
         prefix = f"sources[{index}]"

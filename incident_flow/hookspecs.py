@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from incident_flow.actions import Action
     from incident_flow.investigators import Investigator
     from incident_flow.model import Event, Report
     from incident_flow.sources import SourceType
@@ -37,6 +38,16 @@ def register_source_types(register: Callable[[SourceType], None]) -> None:
     """Register source types: call ``register(SourceType(name=..., factory=..., options=...))``.
 
     :param register: adds one source type, usable as ``type = "<name>"`` in ``[[sources]]``.
+    """
+
+
+@hookspec
+def register_actions(register: Callable[[Action], None]) -> None:
+    """Register actions: call ``register(Action(name=..., run=..., dry_run=...))`` for each.
+
+    An action runs only after a person approved the step it carries out, and never in a replay.
+
+    :param register: adds one action; a name already taken is an error.
     """
 
 

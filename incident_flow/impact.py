@@ -28,6 +28,12 @@ _DATA_LOSS = re.compile(
     r"transaction (was )?rolled back|dropp(ed|ing) (messages?|events?|writes?)",
     re.IGNORECASE,
 )
+# A write that failed because the client went away loses nothing of ours: the response was undeliverable.
+_CLIENT_GONE = re.compile(
+    r"broken pipe|epipe|connection reset by peer|client ?abort|client (closed|disconnected|went away)|"
+    r"context canceled",
+    re.IGNORECASE,
+)
 _ERROR_LEVELS = {"error", "critical", "fatal", "emergency", "alert"}
 _ID_SEGMENT = re.compile(r"^(\d+|[0-9a-f]{8,}|[0-9a-f-]{32,36})$", re.IGNORECASE)
 MAX_JOURNEYS = 5
@@ -68,7 +74,8 @@ def measure_impact(records: Iterable[LogRecord], onset: datetime | None) -> dict
             continue
         if (record.level or "").lower() in _ERROR_LEVELS:
             errors += 1
-            if loss_line is None and _DATA_LOSS.search(record.text[:4000] if record.text else record.message):
+            text = record.text[:4000] if record.text else record.message
+            if loss_line is None and _DATA_LOSS.search(text) and not _CLIENT_GONE.search(text):
                 loss_line = f"{record.path or record.source}:{record.line}: {record.message[:300]}"
     impact: dict[str, Any] = {}
     if requests:

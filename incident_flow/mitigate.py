@@ -9,11 +9,14 @@ from a log can never become a command of its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+
+import attrs
 
 from incident_flow.model import Category, Finding, Mitigation, RootCause
 
-__all__ = ["propose_mitigations"]
+__all__ = ["assign_ids", "propose_mitigations", "step_id"]
 
 
 # Per category: the immediate step (action, risk; always needs approval), then the permanent fix
@@ -67,12 +70,15 @@ def _for_cause(cause: RootCause) -> list[Mitigation]:
             return [
                 Mitigation(
                     action=f"Revert {change.kind} {short} ({change.summary}) on a new branch revert-{short} "
-                    f"(git switch --create revert-{short} first; nothing is pushed)",
+                    "(the checkout is left as it is; nothing is pushed)",
                     target=target,
                     rationale=why,
                     risk="medium",
                     requires_approval=True,
                     command=revert,
+                    # ``revert-<sha12>``: the id names the exact commit, so approving it can never
+                    # approve the revert of another one. Ids that are not hex get a derived id.
+                    id=f"revert-{short.lower()}" if _HEX.fullmatch(short.lower()) else None,
                 ),
                 Mitigation(
                     action=f"Fix the defect introduced by {short} and ship it with a test",
@@ -132,9 +138,65 @@ def propose_mitigations(
     fix (the index to create, the address to block); the category's generic steps follow.
     """
     steps: list[Mitigation] = []
-    for cause in causes[:limit]:
-        specific = [m for f in findings if f.component == cause.component for m in f.mitigations]
+    # A runner-up gets steps of its own only when it is a real contender: acting on a 2% hypothesis
+    # during an outage costs attention the leading cause needs.
+    leading = [
+        cause
+        for cause in causes[:limit]
+        if cause is causes[0] or cause.confidence >= max(MIN_RUNNER_UP, causes[0].confidence / 3)
+    ]
+    for cause in leading:
+        specific = [
+            m
+            for f in sorted(findings, key=lambda f: -f.confidence)
+            if f.component == cause.component
+            for m in f.mitigations
+        ][:MAX_SPECIFIC]
         for step in [*specific, *_for_cause(cause)]:
             if step not in steps:
                 steps.append(step)
-    return sorted(steps, key=lambda m: m.kind != "immediate")
+    return assign_ids(sorted(steps, key=lambda m: m.kind != "immediate"))
+
+
+#: The least confidence for which a runner-up cause gets steps of its own.
+MIN_RUNNER_UP = 0.15
+#: Investigators' own steps kept per cause (the most confident findings' first): fifteen address
+#: blocks are one decision, not fifteen.
+MAX_SPECIFIC = 4
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+_HEX = re.compile(r"[0-9a-f]{4,64}")
+
+
+def _slug(text: str, limit: int) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-")[:limit].strip("-")
+
+
+def step_id(step: Mitigation) -> str:
+    """A short id people can type: the step's verb and its target (``restart-redis``, ``fix-orders``).
+
+    Derived from the text, so the same cause gives the same id on the next run: that is what lets
+    ``--approve ID`` name a step seen in an earlier report.
+    """
+    words = step.action.split()
+    verb = _slug(words[0], 16) if words else ""
+    if verb == "roll" and len(words) > 1 and words[1].lower() == "back":
+        verb = "rollback"
+    target = _slug(step.target, 40)
+    return "-".join(part for part in (verb or "step", target) if part)
+
+
+def assign_ids(steps: Iterable[Mitigation]) -> list[Mitigation]:
+    """Every step with an id, unique within the list: a missing one is derived (:func:`step_id`), a
+    repeated one gets ``-2``, ``-3``... in order, so the first keeps the id people expect."""
+    taken: set[str] = set()
+    result = []
+    for step in steps:
+        base = step.id or step_id(step)
+        candidate, n = base, 2
+        while candidate in taken:
+            suffix = f"-{n}"
+            candidate, n = base[: 80 - len(suffix)] + suffix, n + 1
+        taken.add(candidate)
+        result.append(step if candidate == step.id else attrs.evolve(step, id=candidate))
+    return result

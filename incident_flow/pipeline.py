@@ -1,8 +1,10 @@
-"""The four phases as one run: assess, investigate, correlate, mitigate, report.
+"""The four phases as one run: assess, investigate, correlate, mitigate (and verify), report.
 
 Each phase is a function from values to values (see :mod:`incident_flow.assess`,
 :mod:`incident_flow.correlate`, :mod:`incident_flow.mitigate`); this module only sequences them,
-runs the investigators concurrently under their time budgets, and keeps the audit trail.
+runs the investigators concurrently under their time budgets, hands the approvable steps to the
+approval gate (:mod:`incident_flow.actions.gate`), re-checks the signals after an action ran
+(:mod:`incident_flow.verify`), and keeps the audit trail.
 Investigators that are plain functions run in daemon threads: a hung one is abandoned at its
 timeout and never keeps the process alive, which ``asyncio.to_thread`` could not promise.
 """
@@ -21,6 +23,8 @@ from typing import Any
 import attrs
 
 from incident_flow import __version__
+from incident_flow.actions import ActionContext, is_replay
+from incident_flow.actions.gate import Approver, carry_out, plan
 from incident_flow.assess import assess_description, reassess
 from incident_flow.audit import AuditTrail
 from incident_flow.config import Config, ConfigError, build_source_specs
@@ -36,13 +40,16 @@ from incident_flow.model import (
     Incident,
     InvestigatorRun,
     InvestigatorStatus,
+    Mitigation,
     Report,
     RootCause,
     SourceProblem,
     TimelineEvent,
+    Verification,
 )
 from incident_flow.plugins import PluginHost
 from incident_flow.sources import LogSource, Source, SourceError
+from incident_flow.verify import verify
 
 __all__ = ["EventListener", "build_sources", "checked_findings", "execute"]
 
@@ -248,12 +255,33 @@ async def execute(
     listeners: Sequence[EventListener] = (),
     only: Sequence[str] | None = None,
     llm_http_client: Any = None,
+    approve: Approver | None = None,
+    dry_run: bool = False,
+    replay: bool | None = None,
 ) -> Report:
-    """Run every phase for ``incident`` with ``config``'s sources and ``host``'s plugins."""
+    """Run every phase for ``incident`` with ``config``'s sources and ``host``'s plugins.
+
+    ``approve`` is asked about each step an action can carry out (none runs without it);
+    ``dry_run`` asks for dry runs only; ``replay`` (default: detection more than
+    :data:`~incident_flow.actions.REPLAY_AFTER` before now) forbids every action.
+    """
     trail = AuditTrail.open(config.settings.audit_dir, incident.id, incident=incident, version=__version__)
+    started = datetime.now(UTC)
+    gate = _GateOptions(
+        approve=approve,
+        dry_run=dry_run,
+        replay=is_replay(incident.detected_at, started) if replay is None else replay,
+    )
     try:
         return await _phases(
-            trail, incident, config, host, listeners=listeners, only=only, llm_http_client=llm_http_client
+            trail,
+            incident,
+            config,
+            host,
+            listeners=listeners,
+            only=only,
+            llm_http_client=llm_http_client,
+            gate=gate,
         )
     except BaseException as exc:
         # Ctrl-C cancels the run's task, an embedder may cancel it, a bug may raise: the trail
@@ -262,6 +290,93 @@ async def execute(
             trail.record("run.interrupted", reason=type(exc).__name__, detail=str(exc)[:500])
             trail.close()
         raise
+
+
+@attrs.frozen
+class _GateOptions:
+    approve: Approver | None
+    dry_run: bool
+    replay: bool
+
+
+def _executed_events(steps: Sequence[Mitigation]) -> list[TimelineEvent]:
+    events = []
+    for step in steps:
+        execution = step.execution
+        if execution is None or execution.at is None or execution.status == "refused":
+            continue
+        what = {
+            "executed": "Mitigation executed",
+            "dry_run": "Mitigation dry-run (nothing changed)",
+            "failed": "Mitigation failed",
+        }[execution.status]
+        by = f", approved by {execution.approved_by}" if execution.approved_by else ""
+        events.append(
+            TimelineEvent(
+                at=execution.at,
+                event=f"{what}: {step.id} ({step.action}){by}",
+                source=f"action:{step.executor}",
+            )
+        )
+    return events
+
+
+def _verified_event(verification: Verification) -> TimelineEvent:
+    text = {
+        "recovered": "Verified: the incident's signals are back within their baselines",
+        "improved": "Verification: the incident's signals improved but are not back within their baselines",
+        "not_recovered": "Verification: the incident's signals are not back within their baselines",
+        "unverifiable": "Verification: the incident's signals could not be re-checked",
+    }[verification.outcome]
+    rounds = f" ({verification.rounds} check(s))" if verification.rounds else ""
+    return TimelineEvent(at=verification.finished_at, event=text + rounds, source="verify")
+
+
+async def _mitigate(
+    trail: AuditTrail,
+    incident: Incident,
+    config: Config,
+    host: PluginHost,
+    sources: Sequence[Source],
+    causes: Sequence[RootCause],
+    findings: Sequence[Finding],
+    gate: _GateOptions,
+    emit: Callable[..., None],
+    notes: list[str],
+) -> list[Mitigation]:
+    """Propose (pure), let the actions claim and add steps, then ask and run what is approved."""
+    proposed = propose_mitigations(causes, findings)
+    actions = host.actions()
+    actx = ActionContext(
+        incident=incident,
+        causes=tuple(causes),
+        findings=tuple(findings),
+        config=config,
+        sources=tuple(sources),
+        audit=trail.record,
+    )
+    steps = plan(proposed, actions, actx, notes)
+    steps = await carry_out(
+        steps,
+        actions,
+        actx,
+        approve=gate.approve,
+        dry_run=gate.dry_run,
+        replay=gate.replay,
+        budget=config.settings.phase_budgets.get("mitigate", 900.0),
+        in_thread=_in_thread,
+        emit=emit,
+        notes=notes,
+    )
+    trail.record(
+        "mitigations",
+        proposed=[m.action for m in steps],
+        ids=[m.id for m in steps],
+        executable=[m.id for m in steps if m.executor is not None],
+        executed=[m.id for m in steps if m.executed],
+        replay=gate.replay,
+    )
+    return steps
 
 
 async def _phases(
@@ -273,6 +388,7 @@ async def _phases(
     listeners: Sequence[EventListener],
     only: Sequence[str] | None,
     llm_http_client: Any,
+    gate: _GateOptions,
 ) -> Report:
     """The phases themselves, writing to an open audit trail."""
     settings = config.settings
@@ -366,6 +482,7 @@ async def _phases(
         notes.extend(outcome.notes)
         if outcome.status != "off":
             llm = outcome.to_report_dict()
+    identified_at = datetime.now(UTC)  # the ranking is settled: "root cause identified"
     impact = await _impact(ctx, onset, settings.investigator_timeout, notes)
     if impact:
         assessment = attrs.evolve(assessment, user_impact={**assessment.user_impact, **impact})
@@ -378,8 +495,31 @@ async def _phases(
     )
 
     emit("phase.started", phase="mitigate")
-    mitigations = propose_mitigations(causes, findings)
-    trail.record("mitigations", proposed=[m.action for m in mitigations], executed=[])
+    mitigations = await _mitigate(trail, incident, config, host, sources, causes, findings, gate, emit, notes)
+    timeline = _timeline(incident, onset, findings, causes) + _executed_events(mitigations)
+    verification: Verification | None = None
+    executed = [m.execution.at for m in mitigations if m.executed and m.execution and m.execution.at]
+    if executed:
+        # Verification waits only after an action ran; a replay never gets here (nothing runs).
+        emit("phase.started", phase="verify")
+        verification = await verify(
+            ctx.for_investigator("verify"),
+            causes,
+            findings,
+            onset=onset,
+            since=max(executed),
+            budget=settings.phase_budgets.get("verify", 900.0),
+            in_thread=_in_thread,
+            emit=emit,
+        )
+        timeline.append(_verified_event(verification))
+    status = (
+        "ongoing"
+        if verification is None
+        else "resolved"
+        if verification.outcome == "recovered"
+        else "mitigated"
+    )
     if not sources and not config.sources:
         notes.append("No sources are configured: add an incident-flow.toml to investigate telemetry.")
 
@@ -389,14 +529,20 @@ async def _phases(
         root_causes=causes,
         findings=sorted(findings, key=lambda f: (-f.confidence, f.investigator, f.component)),
         mitigations=mitigations,
-        timeline=_timeline(incident, onset, findings, causes),
+        timeline=sorted(timeline, key=lambda e: e.at),
         investigators=runs,
         source_problems=state.problems(),
         notes=notes,
         onset=onset,
-        status="ongoing",
+        status=status,
         llm=llm,
         generated_at=datetime.now(UTC),
+        verification=verification,
+    )
+    from incident_flow.followup import with_followups  # phase 4's follow-ups (see followup.py)
+
+    report = with_followups(
+        report, sources, config.components, settings.lookback, ctx.metric_series, identified_at
     )
     report = attrs.evolve(report, extensions=host.extend_report(report))
     hook_failures = [f"Plugin {f.plugin}: {f.error}" for f in host.failures if not f.skipped]

@@ -17,6 +17,7 @@ import attrs
 import pluggy
 
 from incident_flow import hookspecs
+from incident_flow.actions import Action
 from incident_flow.investigators import Investigator
 from incident_flow.logger import get_logger
 from incident_flow.model import Event, Report
@@ -31,7 +32,7 @@ BLOCK_ENV = "INCIDENT_FLOW_DISABLE_PLUGINS"
 CORE_PLUGINS = ("incident_flow.builtin",)
 
 log = get_logger(__name__)
-T = TypeVar("T", Investigator, SourceType)
+T = TypeVar("T", Investigator, SourceType, Action)
 
 
 @attrs.frozen
@@ -162,6 +163,10 @@ class PluginHost:
     def source_types(self) -> dict[str, SourceType]:
         """Every registered source type by name."""
         return self._collect("register_source_types", SourceType)
+
+    def actions(self) -> dict[str, Action]:
+        """Every registered action by name, each stamped with its plugin."""
+        return self._collect("register_actions", Action)
 
     def emit(self, event: Event) -> None:
         """Hand an event to every ``on_event`` implementation; their errors never stop a run."""

@@ -38,11 +38,17 @@ from typing import Any
 
 import attrs
 
+from incident_flow.actions import is_replay
 from incident_flow.analysis.redact import Redactor
+from incident_flow.followup import lessons, span
 from incident_flow.model import (
+    ActionItem,
+    ActionResult,
+    AlertRule,
     Assessment,
     Change,
     Evidence,
+    Execution,
     Finding,
     Incident,
     InvestigatorRun,
@@ -51,7 +57,9 @@ from incident_flow.model import (
     Report,
     RootCause,
     Severity,
+    SignalCheck,
     TimelineEvent,
+    Verification,
     format_offset,
 )
 
@@ -66,7 +74,7 @@ __all__ = [
     "report_to_dict",
 ]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """The version of the JSON report. A new field raises the minor version; a renamed or removed one the
 major version. Consumers check it before they read."""
 
@@ -87,6 +95,8 @@ SEED_SECTIONS: tuple[str, ...] = (
 _ALL_SECTIONS = (*SEED_SECTIONS, "Prevention", "Findings", "Investigators", "What was missing", "Audit trail")
 
 _MAX_LINES_PER_EVIDENCE = 8
+#: Figures longer than this (score breakdowns, lists of runners-up) stay in the JSON report.
+_MAX_FIGURE_CHARS = 100
 _MAX_LINE_CHARS = 400
 _MAX_JSON_DEPTH = 32
 
@@ -106,10 +116,13 @@ def load_schema() -> dict[str, Any]:
 # Redaction
 
 # Fields that name things (ids, components, sources, kinds) or are commands, kept as they are; every
-# other text field of the model types is redacted. The audit and llm mappings are the run's own.
+# other text field of the model types is redacted. The audit and llm mappings are the run's own. An
+# alert's ``expr`` and ``rule`` are built from the redacted template (incident_flow.followup), so
+# they hold no secret, and redacting them again would break the pattern a reader pastes.
 _KEEP_FIELDS = frozenset(
     {"id", "component", "investigator", "source", "kind", "command", "system", "target", "depends_on",
-     "files", "author", "audit", "llm", "status", "risk"}
+     "files", "author", "audit", "llm", "status", "risk", "owners", "contact", "basis",
+     "expr", "rule"}
 )  # fmt: skip
 
 
@@ -179,6 +192,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "investigators": [_investigator_dict(run) for run in report.investigators],
         "onset": _opt_time(report.onset),
         "status": report.status,
+        "verification": _verification_dict(report.verification, detected_at),
         "sources_missing": [
             {"source": _clean(problem.source), "error": _clean(problem.error)}
             for problem in report.source_problems
@@ -189,6 +203,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             {"title": _clean(str(ext.get("title") or "")), "markdown": _clean(str(ext.get("markdown") or ""))}
             for ext in report.extensions
         ],
+        "action_items": [_action_item_dict(item) for item in report.action_items],
+        "monitoring": [_alert_dict(rule, detected_at) for rule in report.monitoring],
         "generated_at": _opt_time(report.generated_at),
     }
     if report.llm:  # only when the Claude layer was on: an offline report is unchanged
@@ -300,6 +316,103 @@ def _mitigation_dict(mitigation: Mitigation) -> dict[str, Any]:
         "requires_approval": bool(mitigation.requires_approval),
         "command": None if mitigation.command is None else [_clean(arg) for arg in mitigation.command],
         "kind": mitigation.kind,
+        "id": _opt_str(mitigation.id),
+        "executor": _opt_str(mitigation.executor),
+        "execution": _execution_dict(mitigation.execution),
+    }
+
+
+def _action_result_dict(result: ActionResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {
+        "ok": bool(result.ok),
+        "summary": _clean(result.summary),
+        "error": _opt_str(result.error),
+        "output": _clean(result.output),
+        "details": _json_mapping(result.details, 0),
+    }
+
+
+def _execution_dict(execution: Execution | None) -> dict[str, Any] | None:
+    """Whether the step was refused, dry-run, executed or failed, by whose approval, with the results."""
+    if execution is None:
+        return None
+    return {
+        "status": execution.status,
+        "approved_by": _opt_str(execution.approved_by),
+        "reason": _clean(execution.reason),
+        "at": _opt_time(execution.at),
+        "duration_s": _finite(execution.duration_s),
+        "dry_run": _action_result_dict(execution.dry_run_result),
+        "result": _action_result_dict(execution.result),
+    }
+
+
+def _verification_dict(verification: Verification | None, detected_at: datetime) -> dict[str, Any] | None:
+    if verification is None:
+        return None
+    return {
+        "outcome": verification.outcome,
+        "since": _time(verification.since),
+        "started_at": _time(verification.started_at),
+        "finished_at": _time(verification.finished_at),
+        "budget_s": _finite(verification.budget_s),
+        "rounds": verification.rounds,
+        "signals": [_clean(signal) for signal in verification.signals],
+        "skipped": [_clean(reason) for reason in verification.skipped],
+        "note": _opt_str(verification.note),
+        "checks": [
+            {
+                "at": _time(check.at),
+                "offset": format_offset(check.at, detected_at),
+                "round": check.round,
+                "signal": _clean(check.signal),
+                "kind": check.kind,
+                "component": _clean(check.component),
+                "state": check.state,
+                "figures": _json_mapping(check.figures, 0),
+            }
+            for check in verification.checks
+        ],
+    }
+
+
+def _action_item_dict(item: ActionItem) -> dict[str, Any]:
+    return {
+        "kind": item.kind,
+        "text": _clean(item.text),
+        "owners": [_clean(owner) for owner in item.owners],
+        "owner_source": _clean(item.owner_source),
+        "contact": _opt_str(item.contact),
+        "component": _opt_str(item.component),
+        "indicator": _opt_str(item.indicator),
+        "basis": [_clean(pointer) for pointer in item.basis],
+    }
+
+
+def _alert_dict(rule: AlertRule, detected_at: datetime) -> dict[str, Any]:
+    fire_at = rule.would_fire_at
+    return {
+        "kind": rule.kind,
+        "component": _clean(rule.component),
+        "signal": _clean(rule.signal),
+        "source": _clean(rule.source),
+        "expr": _clean(rule.expr),
+        "comparison": rule.comparison,
+        "threshold": _finite(rule.threshold),
+        "unit": _opt_str(rule.unit),
+        "baseline": _finite(rule.baseline),
+        "level": _finite(rule.level),
+        "peak": _finite(rule.peak),
+        "window_s": int(rule.window_s),
+        "for_s": int(rule.for_s),
+        "would_fire_at": _opt_time(fire_at),
+        "lead_s": None if fire_at is None else _finite((detected_at - fire_at).total_seconds()),
+        "fired_before_onset": rule.fired_before_onset,
+        "ramp_s": _finite(rule.ramp_s),
+        "rule": _clean(rule.rule),
+        "basis": [_clean(pointer) for pointer in rule.basis],
     }
 
 
@@ -632,19 +745,7 @@ def _clock(at: datetime, reference: datetime) -> str:
     return f"{utc:%H:%M} UTC"
 
 
-def _span(seconds: float) -> str:
-    """A duration as people say it: ``45 seconds``, ``23 minutes``, ``2 h 05 min``, ``3 d 4 h``."""
-    total = abs(round(seconds))
-    if total < 90:
-        return "1 second" if total == 1 else f"{total} seconds"
-    minutes = round(total / 60)
-    if minutes < 120:
-        return f"{minutes} minutes"
-    hours, rest = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {rest:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+_span = span  # durations read the same in the report and in its follow-ups
 
 
 def _confidence(value: float) -> str:
@@ -690,15 +791,6 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", "…", ":")) else text + "."
 
 
-def _fixes_cause(fix: Mitigation, cause: RootCause) -> bool:
-    """Whether a proposed fix addresses the cause: it targets its component, its change's component or
-    its change."""
-    targets = {cause.component}
-    if cause.change is not None:
-        targets.update(filter(None, (cause.change.component, cause.change.id, _short_id(cause.change))))
-    return fix.target.strip() in targets
-
-
 def _command_text(command: Iterable[str]) -> str:
     """An argument list as one shell line: ``shlex.join``, except that an argument holding a control or
     other unprintable character is written in bash's ``$'...'`` quoting, so what is shown is exactly
@@ -723,9 +815,8 @@ def _ansi_c_quote(arg: str) -> str:
 
 
 def _executed(mitigation: Mitigation) -> bool:
-    """Whether incident-flow ran this step. The model has no such field yet (every step is proposed);
-    an ``executed`` attribute, once added, is honoured."""
-    return bool(getattr(mitigation, "executed", False))
+    """Whether incident-flow ran this step for real, after approval, and it succeeded."""
+    return mitigation.executed
 
 
 # --- header -----------------------------------------------------------------------------------------
@@ -754,10 +845,6 @@ def _severity_text(report: Report) -> str:
     return f"{_title_case(assessed)} (assessed; declared {_title_case(declared)}). Why: {reasons}"
 
 
-#: A run this long after detection is a replay of recorded data, not a live incident.
-REPLAY_AFTER = timedelta(hours=6)
-
-
 def _duration_text(report: Report) -> str:
     onset, now = report.onset, report.generated_at
     if onset is None:
@@ -773,14 +860,14 @@ def _duration_text(report: Report) -> str:
             return f"still ongoing since the {since}; no end yet"
         return f"not known: {report.status}, but the resolution time was not recorded ({since})"
     detected = report.incident.detected_at
-    if report.status == "ongoing" and now - detected > REPLAY_AFTER:
+    if report.status == "ongoing" and is_replay(detected, now):
         # A replay of recorded data: the time since onset says nothing about the incident.
-        lasted = _span(max((detected - onset).total_seconds(), 0.0))
+        lasted = span(max((detected - onset).total_seconds(), 0.0))
         return (
-            f"not known: this run replays data recorded {_span((now - detected).total_seconds())} before it; "
+            f"not known: this run replays data recorded {span((now - detected).total_seconds())} before it; "
             f"the incident had lasted {lasted} when it was detected ({since})"
         )
-    elapsed = _span((now - onset).total_seconds())
+    elapsed = span((now - onset).total_seconds())
     if report.status == "ongoing":
         return f"still ongoing: {elapsed} since the {since}, as of {_stamp(now)}; no end yet"
     return (
@@ -793,38 +880,88 @@ def _duration_text(report: Report) -> str:
 
 
 def _summary(report: Report) -> list[list[str]]:
+    """What broke, how bad, why and what to do now, each from a field of the report; then the
+    assessment's reasons and Claude's narrative when there is one."""
     incident, assessment = report.incident, report.assessment
     blocks = [[_inline(incident.description) or "(no description)"]]
-    facts = (
-        f"Incident {_code(incident.id)}: assessed severity **{assessment.severity.value}**, "
-        f"category **{assessment.category.value}**"
-    )
-    if incident.system:
-        facts += f"; focus {_code(incident.system)}"
-    blocks.append([facts + "."])
-    if assessment.reasons:
-        blocks.append(
-            [_sentence("Why this severity: " + "; ".join(_inline(reason) for reason in assessment.reasons))]
+    cause = _rank1(report)
+    detected, onset = incident.detected_at, report.onset
+    lines = []
+    if cause is not None:
+        what = f"- **What broke**: {_code(cause.component)}"
+        if onset is not None:
+            lead = (detected - onset).total_seconds()
+            when = f"{span(lead)} before detection" if lead >= 0 else f"{span(lead)} after detection"
+            what += f", failing since {_clock(onset, detected)} ({format_offset(onset, detected)}, {when})"
+        lines.append(what + ".")
+    bad = [f"severity **{assessment.severity.value}**"]
+    impact = assessment.user_impact
+    if any(not str(key).startswith("data_loss") for key in impact):
+        bad.append(_users_text(impact))
+    if "data_loss" in impact:
+        bad.append(f"data loss {_data_loss_word(report)} (see Impact)")
+    lines.append(_sentence("- **How bad**: " + "; ".join(bad)))
+    if cause is not None:
+        rank = (
+            f"rank 1 of {len(report.root_causes)} hypotheses, confidence {_confidence(cause.confidence)}, "
+            f"category {cause.category.value}"
         )
+        if cause.change is not None:
+            change = cause.change
+            why = f"change {_code(_short_id(change))}"
+            if change.summary.strip():
+                why += f" “{_inline(change.summary)}”"
+            why += f" at {_clock(change.at, detected)}"
+            if onset is not None and change.at <= onset:
+                why += f", {span((onset - change.at).total_seconds())} before the onset"
+            trace = next((e for e in cause.evidence if e.kind == "stack_trace"), None)
+            if trace is not None:
+                why += f"; {_inline(trace.summary)}"
+        else:
+            why = _inline(cause.summary) or f"a cause in {_code(cause.component)}"
+        lines.append(f"{_sentence(f'- **Why**: {why}')} {rank[0].upper()}{rank[1:]}.")
+        step = next((item for item in report.action_items if item.kind == "mitigate"), None)
+        if step is not None:
+            lines.append(f"- **Do now**: {_prose(step.text)}")
+        else:
+            lines.append(
+                "- **Do now**: no immediate step could be derived from the evidence (see Resolution)."
+            )
+    else:
+        lines.append(
+            "- **Why**: no root cause could be established from the evidence gathered (see Findings)."
+        )
+    blocks.append(lines)
+    facts = f"Incident {_code(incident.id)}, category **{assessment.category.value}**"
+    if incident.system:
+        facts += f", focus {_code(incident.system)}"
+    if assessment.reasons:
+        facts += ". Why this severity: " + "; ".join(_inline(reason) for reason in assessment.reasons)
+    blocks.append([_sentence(facts)])
     narrative = report.llm.get("summary") if report.llm else None
     if narrative:
         blocks.append(
             [_sentence("Claude's summary (checked against the evidence below): " + _inline(str(narrative)))]
         )
-    cause = _rank1(report)
-    if cause is None:
-        blocks.append(["No root cause could be established from the evidence gathered (see Findings below)."])
-        return blocks
-    sentence = (
-        f"The most likely cause (rank 1, confidence {_confidence(cause.confidence)}) is in "
-        f"{_code(cause.component)} ({cause.category.value})"
-    )
-    summary = _inline(cause.summary)
-    sentence = _sentence(f"{sentence}: {summary}" if summary else sentence)
-    if cause.change is not None:
-        sentence += f" It follows change {_change_text(cause.change, incident.detected_at)}."
-    blocks.append([sentence])
     return blocks
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def _prose(text: str) -> str:
+    """Generated text whose backtick spans are names: each span becomes a code span, the rest is
+    escaped prose, so untrusted parts inside either still cannot change the structure."""
+    out = []
+    for index, part in enumerate(_CODE_SPAN.split(text)):
+        if index % 2:
+            out.append(_code(part))
+        elif part:
+            # _inline trims its text; the spaces around a code span are part of the sentence.
+            lead = " " if part[:1].isspace() else ""
+            tail = " " if part[-1:].isspace() and part.strip() else ""
+            out.append(lead + _inline(part) + tail)
+    return "".join(out)
 
 
 # --- timeline ---------------------------------------------------------------------------------------
@@ -832,7 +969,8 @@ def _summary(report: Report) -> list[list[str]]:
 
 def _timeline(report: Report) -> list[list[str]]:
     """The report's events, with detection (T+0) and the onset added when the timeline lacks them:
-    both are facts the report holds, and the seed's timeline starts from them."""
+    both are facts the report holds, and the seed's timeline starts from them. Events of one source
+    in the same minute share a line, so a burst of findings reads as one step."""
     detected_at = report.incident.detected_at
     events = [(event.at, _inline(event.event), event.source) for event in report.timeline]
     instants = {event.at for event in report.timeline}
@@ -840,10 +978,24 @@ def _timeline(report: Report) -> list[list[str]]:
         events.append((detected_at, "Detection: incident reported", ""))
     if report.onset is not None and report.onset not in instants:
         events.append((report.onset, "Onset: first anomaly measured", ""))
-    lines = []
+    merged: list[tuple[datetime, list[str], str]] = []
     for at, text, source in sorted(events, key=lambda item: item[0]):
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last[2] == source
+            and format_offset(last[0], detected_at) == format_offset(at, detected_at)
+            and _clock(last[0], detected_at) == _clock(at, detected_at)
+        ):
+            last[1].append(text)
+        else:
+            merged.append((at, [text], source))
+    lines = []
+    for at, texts, source in merged:
         where = f" (source {_code(source)})" if source.strip() else ""
-        lines.append(f"- {format_offset(at, detected_at)} ({_clock(at, detected_at)}): {text}{where}")
+        lines.append(
+            f"- {format_offset(at, detected_at)} ({_clock(at, detected_at)}): {'; '.join(texts)}{where}"
+        )
     return [lines]
 
 
@@ -851,6 +1003,8 @@ def _timeline(report: Report) -> list[list[str]]:
 
 
 def _root_cause(report: Report) -> list[list[str]]:
+    """Every hypothesis by rank: the rank-1 cause with its evidence in full, the others with their
+    evidence in one line each (their figures and lines are in the JSON report)."""
     causes = _ranked(report.root_causes)
     if not causes:
         return [
@@ -880,8 +1034,16 @@ def _root_cause(report: Report) -> list[list[str]]:
             else "- Change: none identified"
         )
         blocks.append(facts)
-        for number, evidence in enumerate(cause.evidence, start=1):
-            blocks.extend(_evidence(evidence, number, detected_at))
+        if cause is causes[0]:
+            for number, evidence in enumerate(cause.evidence, start=1):
+                blocks.extend(_evidence(evidence, number, detected_at))
+        elif cause.evidence:
+            blocks.append(
+                [
+                    f"- Evidence {number}: {_inline(evidence.summary)} (source {_code(evidence.source)})"
+                    for number, evidence in enumerate(cause.evidence, start=1)
+                ]
+            )
     return blocks
 
 
@@ -897,15 +1059,22 @@ def _evidence(evidence: Evidence, number: int, detected_at: datetime) -> list[li
     if evidence.query:
         details.append(f"- Query: {_code(evidence.query)}")
     if evidence.figures:
-        details.append("- Figures: " + ", ".join(_code(text) for text in _figures(evidence.figures)))
+        texts = _figures(evidence.figures)
+        shown = [text for text in texts if len(text) <= _MAX_FIGURE_CHARS]
+        line = "- Figures: " + ", ".join(_code(text) for text in shown)
+        hidden = len(texts) - len(shown)
+        if hidden:
+            plural = "s" if hidden > 1 else ""
+            line += f"{', ' if shown else ''}and {hidden} longer one{plural} in the JSON report"
+        details.append(line)
     if details:
         blocks.append(details)
     if evidence.lines:
-        shown = [_truncate(line) for line in evidence.lines[:_MAX_LINES_PER_EVIDENCE]]
-        blocks.append(_fence(shown))
-        hidden = len(evidence.lines) - len(shown)
-        if hidden > 0:
-            blocks.append([f"({hidden} more line{'s' if hidden > 1 else ''} in the JSON report)"])
+        shown_lines = [_truncate(line) for line in evidence.lines[:_MAX_LINES_PER_EVIDENCE]]
+        blocks.append(_fence(shown_lines))
+        more = len(evidence.lines) - len(shown_lines)
+        if more > 0:
+            blocks.append([f"({more} more line{'s' if more > 1 else ''} in the JSON report)"])
     return blocks
 
 
@@ -972,9 +1141,10 @@ def _mitigation_line(mitigation: Mitigation) -> list[str]:
     rationale = _inline(mitigation.rationale)
     approval = "yes" if mitigation.requires_approval else "no"
     done = " Executed by incident-flow." if _executed(mitigation) else ""
+    ident = f" Id: {_code(mitigation.id)}." if mitigation.id else ""
     text = f"- **{_inline(mitigation.action)}**{target}"
     text = _sentence(f"{text}: {rationale}" if rationale else text)
-    lines = [f"{text} Risk: {mitigation.risk}; approval needed: {approval}.{done}"]
+    lines = [f"{text} Risk: {mitigation.risk}; approval needed: {approval}.{ident}{done}"]
     if mitigation.command is not None:
         command = _command_text(mitigation.command)
         if len(command) > 200:
@@ -983,19 +1153,63 @@ def _mitigation_line(mitigation: Mitigation) -> list[str]:
             lines.extend(_fence([command], info="sh", indent="    "))
         else:
             lines.append(f"  - Command: {_code(command)}")
+    lines.extend(_execution_lines(mitigation))
+    return lines
+
+
+def _execution_lines(mitigation: Mitigation) -> list[str]:
+    """What became of a step an action can carry out, with who approved it and what it did."""
+    if mitigation.executor is None:
+        return []
+    execution = mitigation.execution
+    action = _code(mitigation.executor)
+    if execution is None:
+        approve = _code(f"--approve {mitigation.id}") if mitigation.id else "approval"
+        return [
+            f"  - The {action} action can carry this out once approved ({approve}; a dry run runs first)."
+        ]
+    by = f", approved by {_inline(execution.approved_by)}" if execution.approved_by else ""
+    lines = []
+    if execution.status == "refused":
+        lines.append(f"  - Not run: {_inline(_sentence(execution.reason or 'refused'))}")
+    elif execution.status == "dry_run":
+        lines.append(f"  - Dry run by the {action} action{by}; nothing was changed.")
+    elif execution.status == "executed":
+        lines.append(f"  - Executed by the {action} action{by}, in {execution.duration_s:g} s.")
+    else:
+        lines.append(
+            f"  - Failed in the {action} action{by}: {_inline(_sentence(execution.reason or 'see below'))}"
+        )
+    for label, result in (("Dry run", execution.dry_run_result), ("Result", execution.result)):
+        if result is None:
+            continue
+        outcome = "ok" if result.ok else "failed"
+        lines.append(f"    - {label} ({outcome}): {_inline(_sentence(result.summary))}")
+        if result.output.strip():
+            shown = [_truncate(line) for line in result.output.strip().splitlines()[:_MAX_LINES_PER_EVIDENCE]]
+            lines.append("")
+            lines.extend(_fence(shown, indent="      "))
     return lines
 
 
 def _resolution(report: Report) -> list[list[str]]:
     mitigations = report.mitigations
     executed = [m for m in mitigations if _executed(m)]
+    asked = [m for m in mitigations if m.execution is not None]
     if not mitigations:
         blocks = [
             ["No action was executed by incident-flow, and no mitigation could be derived from the evidence."]
         ]
     elif not executed:
+        dry = sum(m.execution is not None and m.execution.status == "dry_run" for m in mitigations)
+        extra = f" {dry} step(s) were dry-run only." if dry else ""
+        refused = len(asked) - dry
+        extra += f" {refused} step(s) offered were not run (see below)." if refused else ""
         blocks = [
-            ["No action was executed by incident-flow; the steps below are proposed and need approval."]
+            [
+                "No action was executed by incident-flow; the steps below are proposed and need approval."
+                + extra
+            ]
         ]
     else:
         blocks = [
@@ -1009,15 +1223,62 @@ def _resolution(report: Report) -> list[list[str]]:
         if steps:
             blocks.append([f"**{label}**"])
             blocks.append([line for step in steps for line in _mitigation_line(step)])
+    if report.verification is not None:
+        blocks.extend(_verification_blocks(report.verification, report.incident.detected_at))
     if report.assessment.priority_actions:
         blocks.append(["**Priority actions from the assessment**"])
         blocks.append([f"- {_inline(action)}" for action in report.assessment.priority_actions])
     return blocks
 
 
+_OUTCOMES = {
+    "recovered": "every signal that defined the incident is back within its baseline",
+    "improved": "the signals improved but are not all back within their baselines",
+    "not_recovered": "the signals are not back within their baselines",
+    "unverifiable": "the signals could not be re-checked",
+}
+_MAX_CHECK_ROWS = 24
+
+
+def _check_row(check: SignalCheck, detected_at: datetime) -> str:
+    f = check.figures
+    if check.kind == "metric" and {"baseline", "tolerance", "incident", "current"} <= set(f):
+        figures = (
+            f"baseline {_code(_figure_value(f['baseline']))} ± {_code(_figure_value(f['tolerance']))}, "
+            f"incident {_code(_figure_value(f['incident']))}, now {_code(_figure_value(f['current']))} "
+            f"({_figure_value(f.get('points_since_action'))} point(s) since the action)"
+        )
+    else:
+        figures = ", ".join(_code(text) for text in _figures(f))
+    when = f"{format_offset(check.at, detected_at)} ({_clock(check.at, detected_at)})"
+    signal = f"{_code(check.signal)} ({check.kind.replace('_', ' ')}, {_code(check.component)})"
+    return f"| {check.round} | {when} | {signal} | {check.state.replace('_', ' ')} | {figures} |"
+
+
+def _verification_blocks(verification: Verification, detected_at: datetime) -> list[list[str]]:
+    head = (
+        f"**Verification**: {_OUTCOMES[verification.outcome]} "
+        f"({verification.rounds} check(s) within a budget of {span(verification.budget_s)}, "
+        f"data since {_clock(verification.since, detected_at)} counted as after the action)."
+    )
+    blocks = [[head]]
+    notes = [f"- {_inline(_sentence(verification.note))}"] if verification.note else []
+    notes += [f"- Not re-checked: {_inline(reason)}" for reason in verification.skipped]
+    if notes:
+        blocks.append(notes)
+    if verification.checks:
+        shown = list(verification.checks[:_MAX_CHECK_ROWS])
+        rows = ["| Check | Time | Signal | State | Figures |", "| --- | --- | --- | --- | --- |"]
+        rows += [_check_row(check, detected_at) for check in shown]
+        blocks.append(rows)
+        hidden = len(verification.checks) - len(shown)
+        if hidden:
+            blocks.append([f"({hidden} more check(s) in the JSON report)"])
+    return blocks
+
+
 # --- impact -----------------------------------------------------------------------------------------
 
-_UNFINISHED = (InvestigatorStatus.FAILED, InvestigatorStatus.TIMED_OUT)
 _USERS_KEYS = ("users_affected", "affected_users", "users")
 _DATA_LOSS_WORDS = {
     "yes": "yes",
@@ -1083,124 +1344,173 @@ def _impact(report: Report) -> list[list[str]]:
 
 
 def _action_items(report: Report) -> list[list[str]]:
-    """Only items the run can stand behind: the proposed fixes, the fix and the alert the rank-1 cause
-    calls for, and the gaps the run itself hit. Process changes are for the people involved."""
-    items: list[str] = []
-    fixes = [m for m in report.mitigations if m.kind == "fix"]
-    for fix in fixes:
-        target = f" on {_code(fix.target)}" if fix.target.strip() else ""
-        rationale = _inline(fix.rationale)
-        items.append(
-            _sentence(
-                f"Permanent fix: {_inline(fix.action)}{target}" + (f": {rationale}" if rationale else "")
-            )
-        )
-    cause = _rank1(report)
-    if cause is not None:
-        if not any(_fixes_cause(fix, cause) for fix in fixes):
-            what = (
-                f"change {_code(_short_id(cause.change))}"
-                if cause.change
-                else f"the cause in {_code(cause.component)}"
-            )
-            items.append(
-                f"Decide and ship a permanent fix for {what} (rank 1); "
-                f"the run proposed none for {_code(cause.component)}."
-            )
-        if cause.indicator:
-            items.append(
-                f"Monitoring: alert on {_code(cause.indicator)}, the signal that showed the cause in "
-                f"{_code(cause.component)}."
-            )
-        else:
-            items.append(
-                f"Monitoring: add a signal that shows the cause in {_code(cause.component)} directly; "
-                "the run found no single indicator for it."
-            )
-    if _data_loss_word(report) in ("yes", "possible"):
-        items.append(f"Check data integrity: data loss is {_data_loss_text(report.assessment.user_impact)}.")
-    if report.source_problems:
-        names = ", ".join(_code(problem.source) for problem in report.source_problems)
-        items.append(
-            f"Restore access to the sources that could not be read ({names}) "
-            "so the next run is not blind there."
-        )
-    unfinished = [run for run in report.investigators if run.status in _UNFINISHED]
-    if unfinished:
-        names = ", ".join(f"{_code(run.name)} ({run.status.value.replace('_', ' ')})" for run in unfinished)
-        items.append(f"Find out why these investigators did not finish: {names}.")
-    if not items:
+    """The typed follow-ups (:mod:`incident_flow.followup`), each with its owner and the evidence it
+    rests on; the decisions only people can take are left to them and said so."""
+    if not report.action_items:
         return [["No action item can be derived from the evidence; the people involved should add them."]]
-    return [[f"{number}. {item}" for number, item in enumerate(items, start=1)]]
+    lines = []
+    for number, item in enumerate(report.action_items, start=1):
+        text = f"{number}. **{item.kind.capitalize()}**: {_prose(item.text)}"
+        owner = ", ".join(_code(name) for name in item.owners)
+        text += (
+            f" Owner: {owner} ({_prose(item.owner_source)})"
+            if owner
+            else f" Owner: {_prose(item.owner_source)}"
+        )
+        if item.contact:
+            text += f"; contact: {_inline(item.contact)}"
+        text += f". Rests on: {_basis_labels(report, item.basis)}."
+        lines.append(text)
+    return [lines]
+
+
+def _basis_labels(report: Report, pointers: Iterable[str]) -> str:
+    """JSON pointers of the report as the Markdown reader finds them: ``root cause 1 (evidence 1, 2;
+    change)``, ``alert 1 in Prevention``, ``Impact``."""
+    causes = _ranked(report.root_causes)
+    order: list[int | str] = []  # a cause's rank, or another section's label
+    details: dict[int, list[str]] = {}
+    for pointer in pointers:
+        parts = pointer.strip("/").split("/")
+        if parts[0] == "root_causes" and parts[1:2] and parts[1].isdigit() and int(parts[1]) < len(causes):
+            rank = causes[int(parts[1])].rank
+            if rank not in details:
+                details[rank] = []
+                order.append(rank)
+            if parts[2:3] == ["evidence"] and parts[3:4] and parts[3].isdigit():
+                details[rank].append(str(int(parts[3]) + 1))
+            elif parts[2:3] == ["change"]:
+                details[rank].append("change")
+            continue
+        label = _basis_label(report, parts)
+        if label not in order:
+            order.append(label)
+    texts = []
+    for key in order:
+        if isinstance(key, str):
+            texts.append(key)
+            continue
+        numbers = sorted({d for d in details[key] if d.isdigit()}, key=int)
+        inner = [f"evidence {', '.join(numbers)}"] if numbers else []
+        inner += ["change"] if "change" in details[key] else []
+        texts.append(f"root cause {key}" + (f" ({'; '.join(inner)})" if inner else ""))
+    return "; ".join(texts)
+
+
+def _basis_label(report: Report, parts: list[str]) -> str:
+    """One JSON pointer (split) outside the root causes, named after the section that shows it."""
+    if parts[0] == "monitoring" and len(parts) == 2 and parts[1].isdigit():
+        return f"alert {int(parts[1]) + 1} in Prevention"
+    if (
+        parts[0] == "findings"
+        and len(parts) >= 2
+        and parts[1].isdigit()
+        and int(parts[1]) < len(report.findings)
+    ):
+        return f"finding “{_inline(report.findings[int(parts[1])].title)}”"
+    named = {
+        "onset": "the onset",
+        "incident": "the detection time",
+        "mitigations": "Resolution",
+        "assessment": "Impact",
+        "sources_missing": "What was missing",
+        "investigators": "Investigators",
+    }
+    return named.get(parts[0], _code("/" + "/".join(parts)))
 
 
 def _lessons(report: Report) -> list[list[str]]:
-    detected_at, onset = report.incident.detected_at, report.onset
-    lines: list[str] = []
-    if onset is None:
-        lines.append("- The onset could not be measured, so the time to detect (MTTD) is not known.")
-    else:
-        lead = (detected_at - onset).total_seconds()
-        if abs(lead) < 60:
-            lines.append("- Detection came within a minute of the measured onset (MTTD under a minute).")
-        elif lead > 0:
-            lines.append(
-                f"- Detection came {_span(lead)} after the measured onset "
-                f"(time to detect, MTTD: {_span(lead)})."
-            )
-        else:
-            lines.append(
-                f"- Detection came {_span(lead)} before the first anomaly in the data: "
-                "the report preceded what the telemetry shows."
-            )
-    cause = _rank1(report)
-    if cause is not None and cause.change is not None and onset is not None and cause.change.at <= onset:
-        gap = (onset - cause.change.at).total_seconds()
-        lines.append(
-            f"- The most likely cause follows change {_code(_short_id(cause.change))}, "
-            f"made {_span(gap)} before the onset."
-        )
-    unfinished = sum(run.status in _UNFINISHED for run in report.investigators)
-    if report.source_problems or unfinished:
-        lines.append(
-            f"- The investigation had blind spots: {len(report.source_problems)} source problem(s) and "
-            f"{unfinished} investigator(s) that did not finish (see below)."
-        )
+    lines = [f"- {_prose(lesson.text)}" for lesson in lessons(report)]
     for lesson in (report.llm.get("lessons_learned") or ()) if report.llm else ():
         lines.append(f"- {_inline(str(lesson))} (Claude)")
     lines.append(
-        "- Everything else (what to change in process, ownership, design) is for the people involved to "
-        "draw; this report does not invent it."
+        "- Why the checks and reviews on the way to production did not stop this, and what to change in "
+        "them, is for the people involved to draw in the review; this report does not invent it."
     )
     return [lines]
 
 
 def _prevention(report: Report) -> list[list[str]]:
-    causes = _ranked(report.root_causes)
-    lines: list[str] = []
-    for cause in causes[:3]:
-        if not cause.indicator:
-            continue
-        if cause is causes[0]:
-            lines.append(
-                f"- Suggested alert: {_code(cause.indicator)}, the indicator of the most likely cause "
-                f"(in {_code(cause.component)}); set its threshold from the evidence above."
+    """The alerts that would have caught the incident, ready to paste, with when they would have fired."""
+    if not report.monitoring:
+        return [
+            [
+                "No signal of the cause had the figures (a baseline and an incident level) to set a "
+                "threshold from, so this run suggests no alert."
+            ]
+        ]
+    detected = report.incident.detected_at
+    blocks: list[list[str]] = []
+    for number, rule in enumerate(report.monitoring, start=1):
+        unit = f" {_inline(rule.unit)}" if rule.unit and rule.kind == "metric" else ""
+        if rule.kind == "metric":
+            head = (
+                f"{number}. **Metric alert on {_code(rule.signal)}** in {_code(rule.component)}: "
+                f"{_code(rule.expr)} for {rule.for_s // 60}m. Before the onset the series sat at "
+                f"{_number(rule.baseline)}{unit}, after it at {_number(rule.level)}{unit}"
             )
+            head += f" (peak {_number(rule.peak)}{unit})" if rule.peak is not None else ""
+            head += "; the threshold lies between."
         else:
-            lines.append(
-                f"- Also watch {_code(cause.indicator)} (rank {cause.rank}, {_code(cause.component)})."
+            head = (
+                f"{number}. **Log alert on the template {_code(rule.signal)}** in {_code(rule.source)}: "
+                f"more than {rule.threshold:g} matching lines in {rule.window_s // 60} minutes (before the "
+                f"onset {_number(rule.baseline)}, after it {_number(rule.level)} per {rule.window_s // 60} "
+                "minutes)."
             )
-    if not lines:
-        return [["No indicator of a cause was identified, so this run cannot suggest an alert."]]
-    return [lines]
+        if rule.would_fire_at is not None:
+            fire = rule.would_fire_at
+            lead = (detected - fire).total_seconds()
+            when = f"{span(lead)} before detection" if lead > 0 else f"{span(lead)} after detection"
+            head += (
+                f" Replayed over the recorded series it fires at {_clock(fire, detected)} "
+                f"({format_offset(fire, detected)}), {when}"
+            )
+            if rule.fired_before_onset is not None:
+                head += (
+                    ", and never in the look-back before the onset"
+                    if rule.fired_before_onset == 0
+                    else f", and {rule.fired_before_onset} time(s) in the look-back before the onset"
+                )
+            head += "."
+        elif rule.kind == "metric" and rule.fired_before_onset is not None:
+            head += (
+                f" Replayed over the recorded series it does not fire in the incident: the condition never "
+                f"held for {rule.for_s // 60}m."
+            )
+        elif rule.kind == "metric":
+            head += " It was not replayed: the series could not be read again."
+        else:
+            head += " When it would have fired is not computed: the report keeps no per-minute counts."
+        blocks.append([head])
+        blocks.append(
+            _fence(rule.rule.split("\n"), info="yaml" if rule.kind == "metric" else "text", indent="   ")
+        )
+    return blocks
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}"
 
 
 # --- findings, investigators, missing, audit, extensions ---------------------------------------------
 
 
 def _findings(report: Report) -> list[list[str]]:
+    """Every finding, grouped by investigator; evidence already shown under Root Cause is named, not
+    repeated."""
     if not report.findings:
         return [["No investigator reported a finding."]]
+    # Evidence is compared, not hashed: its figures are a plain dict.
+    shown = [
+        (evidence, f"/root_causes/{index}/evidence/{number}")
+        for index, cause in enumerate(_ranked(report.root_causes))
+        for number, evidence in enumerate(cause.evidence)
+    ]
+
+    def label(evidence: Evidence) -> str | None:
+        return next((text for item, text in shown if item == evidence), None)
+
     groups: dict[str, list[Finding]] = {}
     for finding in report.findings:
         groups.setdefault(finding.investigator, []).append(finding)
@@ -1223,7 +1533,12 @@ def _findings(report: Report) -> list[list[str]]:
                 f"- **{_inline(finding.title)}** in {_code(finding.component)} ({', '.join(tags)})"
                 + (f": {summary}" if summary else "")
             )
+            seen = [text for text in map(label, finding.evidence) if text is not None]
+            if seen:
+                lines.append(f"  - Evidence shown under Root Cause: {_basis_labels(report, seen)}")
             for evidence in finding.evidence:
+                if label(evidence) is not None:
+                    continue
                 query = f": {_code(evidence.query)}" if evidence.query else ""
                 lines.append(f"  - {_inline(evidence.summary)} (source {_code(evidence.source)}){query}")
         blocks.append(lines)

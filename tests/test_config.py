@@ -138,7 +138,12 @@ def test_the_design_example_loads(tmp_path: Path) -> None:
     assert s.change_lookback == timedelta(hours=24)
     assert s.timezone is UTC
     assert s.investigator_timeout == 60.0
-    assert dict(s.phase_budgets) == {"assess": 300.0, "investigate": 600.0, "mitigate": 900.0}
+    assert dict(s.phase_budgets) == {
+        "assess": 300.0,
+        "investigate": 600.0,
+        "mitigate": 900.0,
+        "verify": 900.0,
+    }
     assert s.audit_dir == Path.home() / ".local/state/incident-flow/audit"
     assert config.components == {"orders": ComponentSpec("orders", ("services/orders/**",))}
 
@@ -194,7 +199,12 @@ def test_an_empty_file_is_the_default_environment(tmp_path: Path) -> None:
 
 def test_partial_phase_budgets_keep_the_other_defaults(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[settings]\nphase_budgets = { assess = "90s" }\n'))
-    assert dict(config.settings.phase_budgets) == {"assess": 90.0, "investigate": 600.0, "mitigate": 900.0}
+    assert dict(config.settings.phase_budgets) == {
+        "assess": 90.0,
+        "investigate": 600.0,
+        "mitigate": 900.0,
+        "verify": 900.0,
+    }
 
 
 def test_numbers_are_seconds_and_durations_are_flexible(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def test_the_demo_json_is_the_contract() -> None:
     out = io.StringIO()
     assert main(["demo", "--format", "json"], stdout=out, stderr=io.StringIO()) == 0
     data = json.loads(out.getvalue())
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     assert data["root_causes"][0]["component"] == "redis"
 
 

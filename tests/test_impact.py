@@ -55,5 +55,18 @@ def test_a_failed_write_makes_data_loss_possible_with_its_line() -> None:
     assert "No space left on device" in impact["data_loss_reason"]
 
 
+def test_a_write_to_a_client_that_went_away_loses_no_data() -> None:
+    records = [
+        _error(
+            2, "ClientAbortException: java.io.IOException: ServletOutputStream failed to flush: Broken pipe"
+        ),
+        _error(
+            3, "failed to write response: write tcp 10.0.0.5:8080->10.0.0.9:51234: connection reset by peer"
+        ),
+    ]
+    impact = measure_impact(records, ONSET)
+    assert impact["data_loss"] == "no"
+
+
 def test_without_an_onset_nothing_is_claimed() -> None:
     assert measure_impact([_error(2, "disk full")], None) == {}

@@ -23,7 +23,10 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from incident_flow.followup import with_followups
 from incident_flow.model import (
+    ActionItem,
+    AlertRule,
     Assessment,
     Category,
     Change,
@@ -224,11 +227,17 @@ def bare_report(**overrides: Any) -> Report:
     return Report(**values)
 
 
+def followed_report(**overrides: Any) -> Report:
+    """:func:`full_report` with the follow-ups a run adds (no repository, no series to replay)."""
+    return with_followups(full_report(**overrides), [], {})
+
+
 REPORTS = {
     "full": full_report,
     "bare": bare_report,
     "resolved": lambda: full_report(status="resolved"),
     "audit-failed": lambda: bare_report(audit={"error": "permission denied: /var/audit"}),
+    "followed": lambda: attrs.evolve(followed_report(), monitoring=[alert_rule()]),
     "same-severity": lambda: full_report(
         assessment=Assessment(severity=Severity.HIGH, category=Category.CODE, declared_severity=Severity.HIGH)
     ),
@@ -256,7 +265,7 @@ def test_load_schema_returns_a_fresh_copy() -> None:
 
 
 def test_schema_pins_the_version() -> None:
-    assert SCHEMA_VERSION == "1.1"
+    assert SCHEMA_VERSION == "1.2"
     assert load_schema()["properties"]["schema_version"]["const"] == SCHEMA_VERSION
 
 
@@ -320,17 +329,20 @@ def test_json_top_level_keys_in_contract_order() -> None:
         "investigators",
         "onset",
         "status",
+        "verification",
         "sources_missing",
         "notes",
         "audit",
         "extensions",
+        "action_items",
+        "monitoring",
         "generated_at",
     ]
 
 
 def test_json_values_follow_the_field_rules() -> None:
     data = validate(full_report())
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     assert data["incident"] == {
         "id": "inc-42",
         "description": "Website returning 502 errors for all users",
@@ -470,13 +482,26 @@ def test_markdown_duration_never_invents_an_end() -> None:
     assert "**Duration**: not known: the onset could not be measured (still ongoing)" in unknown
 
 
-def test_markdown_summary_names_the_rank_1_cause() -> None:
-    summary = section(full_report().to_markdown(), "Summary")
+def test_markdown_summary_says_what_broke_how_bad_why_and_what_to_do() -> None:
+    summary = section(followed_report().to_markdown(), "Summary")
     assert "Website returning 502 errors for all users" in summary
-    assert "assessed severity **critical**, category **code**" in summary
-    assert "The most likely cause (rank 1, confidence 0.82) is in `orders` (code)" in summary
-    assert f"`{SHA[:12]}`" in summary
-    assert "No root cause could be established" in section(bare_report().to_markdown(), "Summary")
+    assert (
+        "- **What broke**: `orders`, failing since 14:03 UTC (T-7m, 7 minutes before detection)." in summary
+    )
+    assert (
+        "- **How bad**: severity **critical**; all (error rate: 0.41); data loss no (see Impact)." in summary
+    )
+    assert (
+        f"- **Why**: change `{SHA[:12]}` “Lower the redis pool size” at 13:58 UTC, 5 minutes before the "
+        "onset. Rank 1 of 2 hypotheses, confidence 0.82, category code." in summary
+    )
+    assert "- **Do now**: revert. Proposed by this run, not executed; needs approval." in summary
+    assert "alice" not in summary  # the summary names systems, not people
+    assert (
+        "Incident `inc-42`, category **code**, focus `web`. "
+        "Why this severity: the description says all users." in summary
+    )
+    assert "no root cause could be established" in section(bare_report().to_markdown(), "Summary")
 
 
 def test_markdown_timeline_uses_offsets_and_clock_times() -> None:
@@ -498,8 +523,11 @@ def test_markdown_root_cause_shows_ranked_hypotheses_with_evidence() -> None:
     root = section(markdown, "Root Cause")
     assert f"`{SHA[:12]}` “Lower the redis pool size” by alice at 13:58 UTC" in root
     assert '- Query: `level=ERROR message~"redis"`' in root
-    assert "`errors: 0 → 412`" in root and "`p99_s: 0.12 → 3.4`" in root and "`p99: 0.1 → 2`" in root
+    assert "`errors: 0 → 412`" in root and "`p99_s: 0.12 → 3.4`" in root
     assert "```text\n2024-05-01T14:03:01Z ERROR [orders] ConnectionError" in root
+    # Rank 2 and beyond in brief: one line per evidence item, the figures stay in the JSON.
+    assert "- Evidence 1: ConnectionError to redis rose from 0 to 412 a minute (source `orders-logs`)" in root
+    assert "`p99: 0.1 → 2`" not in root
     assert "No root-cause hypothesis" in section(bare_report().to_markdown(), "Root Cause")
 
 
@@ -552,34 +580,92 @@ def test_markdown_impact_reads_user_impact() -> None:
         )
     ).to_markdown()
     assert "- Data loss: possible (writes failed mid-transaction)" in possible
-    assert "Check data integrity" in section(possible, "Action Items")
 
 
-def test_markdown_action_items_are_derived_not_invented() -> None:
-    items = section(full_report().to_markdown(), "Action Items").strip().splitlines()
-    assert items[0] == "1. Permanent fix: fix forward on `orders`: Size the pool for peak load."
-    assert any("alert on `orders_redis_errors`" in item for item in items)
-    assert any("`prom`" in item for item in items)
-    assert any("`security` (failed)" in item and "`performance` (timed out)" in item for item in items)
-    assert not any("Decide and ship a permanent fix" in item for item in items)  # the proposed fix covers it
-    no_fix = section(full_report(mitigations=()).to_markdown(), "Action Items")
-    assert f"Decide and ship a permanent fix for change `{SHA[:12]}` (rank 1)" in no_fix
+def test_markdown_action_items_are_typed_owned_and_rest_on_evidence() -> None:
+    items = section(followed_report().to_markdown(), "Action Items").strip().splitlines()
+    unassigned = (
+        "Owner: unassigned (no CODEOWNERS rule matches services/orders/config.yaml); "
+        "no git source to read a CODEOWNERS file from"
+    )
+    assert items[0] == (
+        f"1. **Mitigate**: revert. Proposed by this run, not executed; needs approval. {unassigned}; "
+        f"contact: alice (author of {SHA[:12]}). Rests on: Resolution; root cause 1."
+    )
+    assert items[1].startswith(
+        f"2. **Prevent**: Fix what {SHA[:12]} changed in `services/orders/config.yaml` and add a test"
+    )
+    assert items[2].startswith(f"3. **Prevent**: {SHA[:12]} was a config change: validate configuration")
+    assert items[3].startswith("4. **Prevent**: fix forward.")
+    assert "Rests on: root cause 1 (change)." in items[1]
+    assert items[4].startswith("5. **Process**: Restore access to the source `prom` (connection refused)")
+    assert "the investigator `security` failed (KeyError: 'ip')" in items[5]
+    assert "the investigator `performance` timed out" in items[6]
+    assert len(items) == 7
     assert "No action item can be derived" in section(bare_report().to_markdown(), "Action Items")
 
 
-def test_markdown_lessons_state_mttd_and_leave_the_rest_to_people() -> None:
-    lessons = section(full_report().to_markdown(), "Lessons Learned")
-    assert "(time to detect, MTTD: 7 minutes)" in lessons
-    assert f"change `{SHA[:12]}`, made 5 minutes before the onset" in lessons
+def test_markdown_lessons_are_blameless_and_leave_the_rest_to_people() -> None:
+    lessons = section(followed_report().to_markdown(), "Lessons Learned")
+    assert "- Detection came 7 minutes after the onset (MTTD 7 minutes)." in lessons
+    assert (
+        f"- Change {SHA[:12]} was committed 5 minutes before the onset and reached production without a "
+        "check that caught its effect." in lessons
+    )
+    assert "1 source(s) could not be read and 2 investigator(s) did not finish" in lessons
     assert "for the people involved" in lessons
+    assert "alice" not in lessons
     assert "MTTD) is not known" in section(bare_report().to_markdown(), "Lessons Learned")
 
 
-def test_markdown_prevention_suggests_an_alert_on_the_indicator() -> None:
-    prevention = section(full_report().to_markdown(), "Prevention")
-    assert "Suggested alert: `orders_redis_errors`" in prevention
-    assert "Also watch `web_latency_p99`" in prevention
-    assert "cannot suggest an alert" in section(bare_report().to_markdown(), "Prevention")
+def alert_rule(**overrides: Any) -> AlertRule:
+    values: dict[str, Any] = {
+        "kind": "metric",
+        "component": "orders",
+        "signal": "orders_redis_errors",
+        "source": "metrics",
+        "expr": "rate(orders_redis_errors[2m]) > 2.8",
+        "comparison": ">",
+        "threshold": 2.8,
+        "baseline": 0.1,
+        "level": 80.0,
+        "window_s": 120,
+        "for_s": 60,
+        "rule": 'groups:\n  - name: x\n    rules:\n      - alert: OrdersRedisErrorsHigh\n        expr: "x"',
+        "basis": ["/root_causes/0/evidence/0"],
+        "unit": "/s",
+        "peak": 91.0,
+        "would_fire_at": DETECTED - timedelta(minutes=6),
+        "fired_before_onset": 0,
+        "ramp_s": 30.0,
+    }
+    values.update(overrides)
+    return AlertRule(**values)
+
+
+def test_markdown_prevention_gives_the_alert_to_paste_and_when_it_would_have_fired() -> None:
+    prevention = section(full_report(monitoring=[alert_rule()]).to_markdown(), "Prevention")
+    assert (
+        "1. **Metric alert on `orders_redis_errors`** in `orders`: `rate(orders_redis_errors[2m]) > 2.8` "
+        "for 1m. Before the onset the series sat at 0.1 /s, after it at 80 /s (peak 91 /s); the threshold "
+        "lies between. Replayed over the recorded series it fires at 14:04 UTC (T-6m), 6 minutes before "
+        "detection, and never in the look-back before the onset." in prevention
+    )
+    assert "   ```yaml\n   groups:\n     - name: x\n" in prevention
+    unreplayed = full_report(
+        monitoring=[alert_rule(would_fire_at=None, fired_before_onset=None)]
+    ).to_markdown()
+    assert "It was not replayed" in section(unreplayed, "Prevention")
+    assert "suggests no alert" in section(bare_report().to_markdown(), "Prevention")
+
+
+def test_an_alert_threshold_must_lie_between_baseline_and_level() -> None:
+    with pytest.raises(ValueError, match="between the baseline"):
+        alert_rule(threshold=100.0)
+    with pytest.raises(ValueError, match="JSON pointer"):
+        alert_rule(basis=["root_causes/0"])
+    with pytest.raises(ValueError, match="evidence it rests on"):
+        ActionItem(kind="prevent", text="Add a test", basis=[])
 
 
 def test_markdown_investigators_table_and_findings() -> None:
@@ -812,6 +898,51 @@ AUDITS = st.fixed_dictionaries(
 EXTENSIONS = st.fixed_dictionaries(
     {"title": st.sampled_from([*FIXED_SECTIONS, "What was missing", "Audit trail"]) | TEXT, "markdown": TEXT}
 )
+POINTERS = st.sampled_from(
+    ["/onset", "/root_causes/0", "/root_causes/0/evidence/1", "/root_causes/9/change", "/monitoring/0",
+     "/findings/0/evidence/0", "/mitigations/1", "/assessment/user_impact/data_loss", "/x/~1y", "/"]
+)  # fmt: skip
+ACTION_ITEMS = st.builds(
+    ActionItem,
+    kind=st.sampled_from(["mitigate", "prevent", "process"]),
+    text=NAME,
+    basis=st.lists(POINTERS, min_size=1, max_size=3),
+    owners=st.lists(TEXT, max_size=2),
+    owner_source=TEXT,
+    contact=st.none() | TEXT,
+    component=st.none() | TEXT,
+    indicator=st.none() | TEXT,
+)
+
+
+@st.composite
+def alert_rules(draw: st.DrawFn) -> AlertRule:
+    baseline = draw(st.floats(min_value=-1e6, max_value=1e6))
+    level = draw(st.floats(min_value=-1e6, max_value=1e6).filter(lambda v: v != baseline))
+    low, high = sorted((baseline, level))
+    threshold = draw(st.floats(min_value=low, max_value=high).filter(lambda v: v != level))
+    return AlertRule(
+        kind=draw(st.sampled_from(["metric", "log"])),
+        component=draw(NAME),
+        signal=draw(NAME),
+        source=draw(TEXT),
+        expr=draw(NAME),
+        comparison=draw(st.sampled_from([">", "<"])),
+        threshold=threshold,
+        baseline=baseline,
+        level=level,
+        window_s=draw(st.integers(min_value=0, max_value=3600)),
+        for_s=draw(st.integers(min_value=0, max_value=3600)),
+        rule=draw(NAME),
+        basis=draw(st.lists(POINTERS, min_size=1, max_size=2)),
+        unit=draw(st.none() | TEXT),
+        peak=draw(st.none() | st.floats(allow_nan=False, allow_infinity=False)),
+        would_fire_at=draw(st.none() | TIMES),
+        fired_before_onset=draw(st.none() | st.integers(min_value=0, max_value=9)),
+        ramp_s=draw(st.none() | st.floats(min_value=0, max_value=1e5)),
+    )
+
+
 REPORT_STRATEGY = st.builds(
     Report,
     incident=st.builds(
@@ -846,6 +977,8 @@ REPORT_STRATEGY = st.builds(
     audit=AUDITS,
     extensions=st.lists(EXTENSIONS, max_size=2),
     generated_at=st.none() | TIMES,
+    action_items=st.lists(ACTION_ITEMS, max_size=3),
+    monitoring=st.lists(alert_rules(), max_size=2),
 )
 PROPERTY_SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -879,3 +1012,104 @@ def test_any_report_renders_every_section_exactly_once(report: Report) -> None:
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f]", markdown)
     # Without plugin Markdown, nothing in the report may be raw HTML.
     assert html_tokens(attrs.evolve(report, extensions=()).to_markdown()) == []
+
+
+# --- a real bad deploy, end to end ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bad_deploy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, str, dict[str, Any]]:
+    """The scenario corpus's bad deploy (seed 0) through the real pipeline: the report, its Markdown
+    normalised as docs/report.md shows it, and its JSON."""
+    from report_example import example_report, normalise
+
+    work = tmp_path_factory.mktemp("bad-deploy")
+    report, case = example_report(work)
+    return report, normalise(report.to_markdown(), case, work / "audit"), report_to_dict(report)
+
+
+def test_the_docs_example_is_what_the_code_produces(bad_deploy: tuple[Report, str, dict[str, Any]]) -> None:
+    from report_example import DOCS, docs_block
+
+    assert docs_block(bad_deploy[1]) in DOCS.read_text(encoding="utf-8"), (
+        "docs/report.md's example is stale: run `python -m tests.report_example --write`"
+    )
+
+
+def test_a_bad_deploy_report_reads_from_cause_to_follow_ups(
+    bad_deploy: tuple[Report, str, dict[str, Any]],
+) -> None:
+    _, markdown, data = bad_deploy
+    VALIDATOR.validate(data)
+    sha = data["root_causes"][0]["change"]["id"]
+    assert headings(markdown)[: len(FIXED_SECTIONS)] == FIXED_SECTIONS
+    summary = section(markdown, "Summary")
+    for lead in (
+        "- **What broke**: `catalog`",
+        "- **How bad**:",
+        f"- **Why**: change `{sha[:12]}`",
+        "- **Do now**: Revert",
+    ):
+        assert lead in summary
+    assert [item["kind"] for item in data["action_items"]][:2] == ["mitigate", "prevent"]
+    assert "data_loss" not in str(data["action_items"])  # a client disconnect loses no data
+    assert any(item["owners"] == ["@shopco/catalog-team"] for item in data["action_items"])
+    assert "Root cause identified: catalog" in section(markdown, "Timeline")
+    assert data["monitoring"][0]["expr"] in section(markdown, "Prevention")
+    for item in data["action_items"] + data["monitoring"]:
+        for pointer in item["basis"]:
+            target: Any = data
+            for token in pointer.lstrip("/").split("/"):
+                target = target[int(token)] if isinstance(target, list) else target[token]
+
+
+def _json_facts(data: Any) -> tuple[set[str], list[float], list[datetime]]:
+    """Every piece of text, number and time the JSON report holds."""
+    texts: set[str] = set()
+    numbers: list[float] = []
+    times: list[datetime] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, bool) or value is None:
+            return
+        elif isinstance(value, int | float):
+            numbers.append(float(value))
+        elif isinstance(value, str):
+            texts.add(value)
+            numbers.extend(float(n) for n in re.findall(r"\d+(?:\.\d+)?", value))
+            if re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)", value):
+                times.append(datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+    walk(data)
+    return texts, numbers, times
+
+
+def test_every_sha_and_figure_of_the_bad_deploy_markdown_is_in_its_json(
+    bad_deploy: tuple[Report, str, dict[str, Any]],
+) -> None:
+    _, markdown, data = bad_deploy
+    texts, numbers, times = _json_facts(data)
+    blob = "\n".join(texts)
+    for sha in set(re.findall(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,64}\b", markdown)):
+        assert sha in blob, f"{sha} is in the Markdown but not in the JSON"
+    # Durations and clock times are read off the JSON's times; every other figure is one of its numbers.
+    spans = {round(abs((a - b).total_seconds()) / unit) for a in times for b in times for unit in (1, 60)}
+    derived = spans | {t.hour for t in times} | {t.minute for t in times}
+    derived |= {round(n / 60) for n in numbers}
+    written = "\n".join(
+        section(markdown, title) for title in ("Summary", "Action Items", "Lessons Learned", "Prevention")
+    )
+    written = re.sub(r"^\d+\. ", "", written, flags=re.M)  # list numbers
+    for token in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])", written):
+        value = float(token)
+        digits = len(token.split(".")[1]) if "." in token else 0
+        assert (
+            any(math.isclose(value, round(n, digits)) or f"{n:.3g}" == token for n in numbers)
+            or value in derived
+        ), f"{token} is in the Markdown but cannot be traced to the JSON"
