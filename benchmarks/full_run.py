@@ -22,6 +22,13 @@ The example is built in a temporary folder (never in the repository):
 ``incident-flow run "..." --config ... --at ... --format json`` runs as a subprocess, timed by the
 parent (wall clock; CPU time from ``os.wait4``; peak RSS from GNU time's ``%M``), best of a few runs;
 the report gives the per-investigator durations and the ranking.
+
+The investigators read the log through one shared scan (``incident_flow.logs.shared``). For the
+comparison, the same run is measured again with ``LogsSource.shared_scan`` switched off in the
+child process, so that each investigator parses the log on its own as before (``--no-private``
+skips it). On a shared machine the CPU time is the steadier figure: the wall clock depends on what
+else runs. Last, four threads only read the log through ``ctx.log_records()`` (no analysis), both
+ways, which isolates the reading from the investigators' own work.
 """
 
 from __future__ import annotations
@@ -58,6 +65,13 @@ from log_throughput import Run, loadavg, machine, run_measured  # noqa: E402
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- fullrun:start -->", "<!-- fullrun:end -->"
 DESCRIPTION = "Checkout payments failing with timeouts for many users"
+#: The CLI with the shared log scan switched off: each investigator reads the log on its own.
+PRIVATE_READS = (
+    "from incident_flow.logs import LogsSource\n"
+    "LogsSource.shared_scan = False\n"
+    "from incident_flow.cli import main\n"
+    "raise SystemExit(main())"
+)
 ANOMALY = "payments_lat_99"
 SERVICES = METRIC_COMPONENTS[:10]
 
@@ -147,6 +161,7 @@ class Measured:
     timeout: str | None
     runs: list[Run]
     report: dict[str, Any]
+    private: bool = False
 
     @property
     def wall(self) -> float:
@@ -160,10 +175,20 @@ class Measured:
     def rss(self) -> float:
         return max(r.rss_mib for r in self.runs)
 
+    @property
+    def timed_out(self) -> list[str]:
+        return [
+            str(inv.get("name"))
+            for inv in self.report.get("investigators") or []
+            if inv.get("status") == "timed_out"
+        ]
 
-def measure(example: Example, repeats: int, label: str, timeout: str | None, work: Path) -> Measured:
+
+def measure(
+    example: Example, repeats: int, label: str, timeout: str | None, work: Path, *, private: bool = False
+) -> Measured:
     cmd = [
-        *cli(),
+        *([sys.executable, "-c", PRIVATE_READS] if private else cli()),
         "run",
         DESCRIPTION,
         "--config",
@@ -186,7 +211,7 @@ def measure(example: Example, repeats: int, label: str, timeout: str | None, wor
         )
         if run.wall <= min(r.wall for r in runs):
             report = json.loads(out.read_text(encoding="utf-8"))
-    return Measured(label, timeout, runs, report)
+    return Measured(label, timeout, runs, report, private)
 
 
 def _cause_line(cause: dict[str, Any]) -> str:
@@ -199,6 +224,52 @@ def _cause_line(cause: dict[str, Any]) -> str:
         f"{cause.get('rank')}. **{cause.get('component')}** ({cause.get('category')}, confidence "
         f"{cause.get('confidence')}): {summary}" + (f" — {what}" if what and what not in summary else "")
     )
+
+
+#: Readers of the log in the readers measurement: the four built-in investigators.
+READERS = 4
+
+
+def readers_worker(log_path: str, readers: str, mode: str) -> int:
+    """``readers`` threads that only read the log through ``InvestigationContext.log_records()``,
+    with the shared scan (``mode`` "shared") or a private read each ("private"); prints the counts.
+    """
+    import threading
+
+    from incident_flow.config import Settings
+    from incident_flow.context import InvestigationContext, RunState
+    from incident_flow.logs import LogsSource
+    from incident_flow.model import Incident
+
+    LogsSource.shared_scan = mode == "shared"
+    state = RunState(
+        [LogsSource("app-logs", [log_path])], audit=lambda kind, **data: None, emit=lambda e: None
+    )
+    incident = Incident(id="readers", description=DESCRIPTION, detected_at=DETECTED)
+    ctx = InvestigationContext(incident, Settings(lookback=SPAN), state)
+    counts: dict[str, int] = {}
+
+    def read(name: str) -> None:
+        counts[name] = sum(1 for _ in ctx.for_investigator(name).log_records())
+
+    threads = [threading.Thread(target=read, args=(f"reader-{i}",)) for i in range(int(readers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(json.dumps(counts))
+    return 0
+
+
+def measure_readers(example: Example) -> dict[str, Run]:
+    """The log read by :data:`READERS` threads and nothing else, both ways, each in a process of its own."""
+    out: dict[str, Run] = {}
+    for mode in ("shared", "private"):
+        cmd = [sys.executable, __file__, "--readers-worker", str(example.folder / "logs" / "app.log")]
+        run, _ = run_measured([*cmd, str(READERS), mode])
+        out[mode] = run
+        log(f"{READERS} readers, {mode}: wall {run.wall:.1f}s cpu {run.cpu:.1f}s rss {run.rss_mib:.0f} MiB")
+    return out
 
 
 def one_read(example: Example) -> dict[str, float]:
@@ -227,6 +298,7 @@ def render(
     load_end: str,
     git_note: str,
     read: dict[str, float] | None = None,
+    readers: dict[str, Run] | None = None,
 ) -> str:
     first = measured[0]
     lines = [
@@ -234,9 +306,10 @@ def render(
         "",
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d} on {machine()}, git "
         f"{_git_version()}; load average (1/5/15 min) {load_start} at the start and {load_end} at the "
-        "end (a shared machine: times are the best of "
-        f"{len(first.runs)} run{'s' if len(first.runs) != 1 else ''}). Regenerate with "
-        "`.venv/bin/python benchmarks/full_run.py`.",
+        "end (a machine shared with other work: times are the best of "
+        f"{len(first.runs)} run{'s' if len(first.runs) != 1 else ''}, and the CPU time is the steadier "
+        "figure, since the wall clock also counts the time other processes held the cores). "
+        "Regenerate with `.venv/bin/python benchmarks/full_run.py`.",
         "",
         f'`incident-flow run "{DESCRIPTION}" --at {DETECTED:%Y-%m-%dT%H:%M:%SZ} --format json` as a '
         "subprocess over an example built in a temporary folder by `benchmarks/full_run.py`:",
@@ -257,8 +330,8 @@ def render(
         ),
         '- `lookback = "3h"`, the ten services as `[components]` with `services/<name>/**` paths.',
         "",
-        "| run | wall s | CPU s | peak RSS | status | top root cause |",
-        "| --- | ---: | ---: | ---: | --- | --- |",
+        "| run | log reads | wall s | CPU s | peak RSS | timed out | top root cause |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
     ]
     for m in measured:
         causes = m.report.get("root_causes") or []
@@ -266,27 +339,31 @@ def render(
         top_text = (
             f"{top.get('component')} ({top.get('category')}, {top.get('confidence')})" if top else "none"
         )
+        reads = "one per investigator (as before)" if m.private else "one shared scan"
         lines.append(
-            f"| {m.label} | {m.wall:.1f} | {m.cpu:.1f} | {m.rss:.0f} MiB | {m.report.get('status', '-')} "
-            f"| {top_text} |"
+            f"| {m.label} | {reads} | {m.wall:.1f} | {m.cpu:.1f} | {m.rss:.0f} MiB "
+            f"| {', '.join(m.timed_out) or 'none'} | {top_text} |"
         )
-    if len(measured) > 1:
-        stuck = [
-            str(inv.get("name"))
-            for inv in first.report.get("investigators") or []
-            if inv.get("status") == "timed_out"
-        ]
+    lines += [
+        "",
+        "The investigators are threads of one Python process, so on a quiet machine the wall clock is "
+        "close to the CPU time whatever the number of cores, and an investigator's duration depends on "
+        "the work of all of them. A timed-out investigator gives no findings, and the report goes out "
+        "without them.",
+    ]
+    raised = [m for m in measured if m.timeout]
+    if raised:
         lines += [
             "",
-            f"With the default `investigator_timeout` (60 s), {', '.join(stuck)} ran out of time on this "
-            f"example and the report went out without its findings; the second row raises the timeout to "
-            f"{measured[1].timeout} so that every investigator finishes. The investigators are threads of "
-            "one Python process, so CPU time is close to the wall clock whatever the number of cores.",
+            f"Some investigators ran out of time with the default `investigator_timeout` (60 s); the "
+            f"`{raised[0].timeout}` rows raise the timeout so that every investigator finishes, which "
+            "gives the CPU time of the whole work.",
         ]
     for m in measured:
         lines += [
             "",
-            f"Investigators ({m.label}; durations from the report's `investigators`, they run concurrently):",
+            f"Investigators ({m.label}, {'a private read each' if m.private else 'one shared scan'}; "
+            "durations from the report's `investigators`, they run concurrently):",
             "",
             "| investigator | status | duration s | findings |",
             "| --- | --- | ---: | ---: |",
@@ -310,9 +387,22 @@ def render(
         lines += [
             "",
             f"For scale: reading the log once through the `logs` source (format auto: "
-            f"{int(read['records']):,} records, each investigator that reads logs does it on its own) "
-            f"takes {read['cpu']:.1f} s CPU in a process of its own, {read['rss_mib']:.0f} MiB peak.",
+            f"{int(read['records']):,} records; read privately, each investigator that reads logs does "
+            f"it on its own) takes {read['cpu']:.1f} s CPU in a process of its own, "
+            f"{read['rss_mib']:.0f} MiB peak.",
         ]
+    if readers:
+        lines += [
+            "",
+            f"The reading alone: {READERS} threads that only iterate `ctx.log_records()` over the same log "
+            "(no analysis), each way in a process of its own:",
+            "",
+            "| log reads | wall s | CPU s | peak RSS |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for mode, run in readers.items():
+            what = "one shared scan" if mode == "shared" else "one per reader (as before)"
+            lines.append(f"| {what} | {run.wall:.1f} | {run.cpu:.1f} | {run.rss_mib:.0f} MiB |")
     lines += [
         "",
         "Building the example (not timed above): "
@@ -332,6 +422,9 @@ def _git_version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--readers-worker"]:
+        return readers_worker(*argv[1:4])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--lines", type=int, default=1_000_000, help="log lines (default 1,000,000)")
     parser.add_argument("--commits", type=int, default=300, help="commits in the repository (default 300)")
@@ -341,6 +434,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="15m",
         help="when an investigator times out with the default settings, run again with this "
         "investigator_timeout (default 15m; 'none' to skip)",
+    )
+    parser.add_argument(
+        "--no-private",
+        action="store_true",
+        help="skip the comparison run with a private read of the log per investigator",
     )
     parser.add_argument("--keep", type=Path, help="build the example in this folder and keep it")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
@@ -361,29 +459,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         example = build_example(work / "example", args.lines, args.commits, with_git, None)
         log(f"example built in {work}: {example.build_s}")
         measured = [measure(example, args.repeats, "default settings", None, work)]
-        timed_out = [
-            inv["name"]
-            for inv in measured[0].report.get("investigators") or []
-            if inv.get("status") == "timed_out"
-        ]
+        if not args.no_private:
+            measured.append(measure(example, args.repeats, "default settings", None, work, private=True))
+        timed_out = sorted({name for m in measured for name in m.timed_out})
         if timed_out and args.raised_timeout != "none":
             log(
                 f"timed out with the defaults: {timed_out}; "
                 f"again with investigator_timeout {args.raised_timeout}"
             )
             _rewrite_timeout(example.config, args.raised_timeout)
-            measured.append(
-                measure(
-                    example,
-                    args.repeats,
-                    f'investigator_timeout = "{args.raised_timeout}"',
-                    args.raised_timeout,
-                    work,
+            label = f'investigator_timeout = "{args.raised_timeout}"'
+            for private in sorted({m.private for m in measured}):
+                measured.append(
+                    measure(example, args.repeats, label, args.raised_timeout, work, private=private)
                 )
-            )
         read = one_read(example)
         log(f"one read of the log: {read}")
-        return render(example, measured, load_start, loadavg(), git_note, read)
+        readers = measure_readers(example)
+        return render(example, measured, load_start, loadavg(), git_note, read, readers)
 
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)

@@ -9,12 +9,18 @@ A source that hangs is treated the same way: each read runs in a daemon thread o
 investigator stops waiting for it, the report names it, and the investigation goes on with the
 other sources. Without that, one log file on a hung NFS mount (or a FIFO) would hold every
 investigator that reads logs until its timeout, and all their findings would be lost.
+
+A log source whose window is only a filter (``LogSource.shared_scan``, the ``logs`` files) is read
+once for all the investigators that read it at the same time (:mod:`incident_flow.logs.shared`),
+each filtering for its own window: on a 1M-line log, four investigators parsing it four times on
+two cores was most of the run. One that falls behind goes on with a private read from where it was.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import queue
 import threading
@@ -25,8 +31,17 @@ from typing import Any, TypeVar
 
 from incident_flow.config import ComponentSpec, Settings
 from incident_flow.logger import get_logger
+from incident_flow.logs.shared import Detached, ScanStalled, SharedScans
 from incident_flow.model import Change, Event, Incident, SourceProblem
-from incident_flow.sources import ChangeSource, LogRecord, LogSource, MetricSeries, MetricSource, Source
+from incident_flow.sources import (
+    ChangeSource,
+    LogRecord,
+    LogSource,
+    MetricSeries,
+    MetricSource,
+    Source,
+    within,
+)
 
 __all__ = ["InvestigationContext", "RunState"]
 
@@ -39,16 +54,19 @@ _BATCH = 512
 _FLUSH_S = 0.05
 #: Batches read ahead of the investigator, at most: memory stays bounded whatever the source's size.
 _DEPTH = 4
-
-
-class _Stalled(Exception):
-    """The source gave nothing for the stall timeout."""
+#: Batches a shared log scan keeps, at most (8k records, about 9 MiB of parsed records): how far its
+#: fastest reader may run ahead of its slowest, and the head start a late reader may still join.
+_SHARED_DEPTH = 16
+#: A reader that has not taken a batch for this long (seconds) while a shared scan waits on it, or
+#: that has held the others back this long in all, is dropped to a read of its own; at most a
+#: quarter of the stall timeout.
+_LAG_S = 5.0
 
 
 class _Prefetch:
     """Reads an iterator in a daemon thread and hands its items over in batches.
 
-    The consumer waits at most ``stall`` seconds for each batch (:class:`_Stalled`), so a read that
+    The consumer waits at most ``stall`` seconds for each batch (:class:`ScanStalled`), so a read that
     blocks forever (a hung mount, a FIFO, a server that never answers) is abandoned instead of
     holding the investigator: the blocked thread is a daemon and never keeps the process alive.
     The source's own exception is raised in the consumer, after the items read before it. Items
@@ -98,13 +116,13 @@ class _Prefetch:
                     close()
 
     def batches(self, stall: float) -> Iterator[list[Any]]:
-        """The items in batches; raises :class:`_Stalled`, or the source's exception."""
+        """The items in batches; raises :class:`ScanStalled`, or the source's exception."""
         try:
             while True:
                 try:
                     kind, value = self._queue.get(timeout=stall)
                 except queue.Empty:
-                    raise _Stalled from None
+                    raise ScanStalled(self._thread) from None
                 if kind == "items":
                     if value:
                         yield value
@@ -128,12 +146,17 @@ class RunState:
         *,
         audit: Any,
         emit: Any,
+        shared_depth: int = _SHARED_DEPTH,
     ) -> None:
         self.sources = sources
         self._audit = audit
         self._emit = emit
         self._lock = threading.Lock()
         self._problems: dict[tuple[str, str], SourceProblem] = {}
+        #: The sources whose read stalled, with the thread still blocked in it.
+        self._hung: dict[int, threading.Thread] = {}
+        #: One read of each shared-scan log source for the investigators reading it together.
+        self.scans = SharedScans(batch=_BATCH, flush_s=_FLUSH_S, depth=shared_depth)
 
     def problem(self, source: str, error: str) -> None:
         with self._lock:
@@ -141,6 +164,21 @@ class RunState:
             if key not in self._problems:
                 self._problems[key] = SourceProblem(source=source, error=error)
                 self._audit("source.problem", source=source, error=error)
+
+    def stalled(self, source: Source, reader: threading.Thread | None) -> None:
+        """Remember that ``reader`` is blocked in ``source``: later reads need not wait on it again."""
+        if reader is not None:
+            with self._lock:
+                self._hung[id(source)] = reader
+
+    def hung(self, source: Source) -> bool:
+        """Whether a read of ``source`` stalled and its thread is still blocked in the source."""
+        with self._lock:
+            reader = self._hung.get(id(source))
+            if reader is not None and not reader.is_alive():  # the source answered in the end
+                del self._hung[id(source)]
+                reader = None
+            return reader is not None
 
     def problems(self) -> list[SourceProblem]:
         """What went missing: the run's problems and each source's own warnings."""
@@ -222,12 +260,21 @@ class InvestigationContext:
     def log_records(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[LogRecord]:
-        """Stream every log source's records in ``[since, until)`` (default: the run's window)."""
+        """Stream every log source's records in ``[since, until)`` (default: the run's window).
+
+        Records come source by source, each in file order, and records without a time are kept.
+        """
         since = self.window_start if since is None else since
         until = self.window_end if until is None else until
         for source in self.sources(LogSource):
             self.audit("source.query", source=source.name, what="log records", since=since, until=until)
-            yield from self._guarded(source, functools.partial(source.records, since, until))
+            if self._still_hung(source):
+                continue
+            if source.shared_scan:
+                for batch in self._guarded(source, self._shared_batches(source)):
+                    yield from within(batch, since, until)
+            else:
+                yield from self._private(source, functools.partial(source.records, since, until))
 
     def metric_series(
         self, since: datetime | None = None, until: datetime | None = None
@@ -237,7 +284,7 @@ class InvestigationContext:
         until = (self.window_end or self.incident.detected_at + timedelta(days=1)) if until is None else until
         for source in self.sources(MetricSource):
             self.audit("source.query", source=source.name, what="metric series", since=since, until=until)
-            yield from self._guarded(source, functools.partial(source.series, since, until))
+            yield from self._private(source, functools.partial(source.series, since, until))
 
     def changes(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[Change]:
         """Every change source's changes since ``change_since`` (default)."""
@@ -245,26 +292,72 @@ class InvestigationContext:
         until = (self.window_end or self.incident.detected_at + timedelta(days=1)) if until is None else until
         for source in self.sources(ChangeSource):
             self.audit("source.query", source=source.name, what="changes", since=since, until=until)
-            yield from self._guarded(source, functools.partial(source.changes, since, until))
+            yield from self._private(source, functools.partial(source.changes, since, until))
 
-    def _guarded(self, source: Source, read: Callable[[], Iterable[Any]]) -> Iterator[Any]:
-        """Yield from a source; a failure or a hang becomes a recorded problem, not an exception.
+    def _private(self, source: Source, read: Callable[[], Iterable[Any]]) -> Iterator[Any]:
+        """Yield the items of a read of this investigator's own, guarded."""
+        if self._still_hung(source):
+            return
+        for batch in self._guarded(source, _Prefetch(read, source.name).batches(self._stall_timeout)):
+            yield from batch
 
-        The source is read in a thread of its own (see :class:`_Prefetch`): when it gives nothing
-        for half the investigator timeout, the read is abandoned and the problem says so.
+    def _shared_batches(self, source: LogSource) -> Iterator[list[LogRecord]]:
+        """All of a log source's records, in batches, from the run's shared scan of it.
+
+        A reader that joins the scan late reads the records it missed on its own first. When the
+        scan dropped this reader for falling behind, a private read goes on after the records it
+        already had.
         """
-        reader = _Prefetch(read, source.name)
+        lag = min(_LAG_S, self._stall_timeout / 4)
+        subscription = self._state.scans.subscribe(id(source), source.records, source.name, lag_s=lag)
+        shared = subscription.batches(self._stall_timeout)
         try:
-            for batch in reader.batches(self._stall_timeout):
-                yield from batch
-        except _Stalled:
-            self.problem(
-                source.name,
-                f"no answer for {self._stall_timeout:g}s: the source hangs or is very slow; "
-                "the investigation went on without the rest of it",
-            )
+            if subscription.missed:
+                missed = subscription.missed
+                head = _Prefetch(lambda: itertools.islice(source.records(), missed), source.name)
+                yield from head.batches(self._stall_timeout)
+            yield from shared
+            return
+        except Detached as dropped:
+            skip = dropped.consumed
+        finally:
+            subscription.close()  # leaves the scan, also when the head read failed
+        self.log.info("fell behind the shared log scan: reading on alone", source=source.name, skip=skip)
+        self.audit(
+            "source.query", source=source.name, what="log records, alone after the shared scan", skip=skip
+        )
+        rest = _Prefetch(lambda: itertools.islice(source.records(), skip, None), source.name)
+        yield from rest.batches(self._stall_timeout)
+
+    def _guarded(self, source: Source, batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
+        """Pass a source's batches on; a failure or a hang becomes a recorded problem, not an exception.
+
+        The source is read in a thread of its own (see :class:`_Prefetch` and
+        :mod:`incident_flow.logs.shared`): when it gives nothing for half the investigator timeout,
+        the read is abandoned and the problem says so.
+        """
+        try:
+            yield from batches
+        except ScanStalled as stalled:
+            self._state.stalled(source, stalled.reader)
+            self.problem(source.name, self._stall_message())
         except Exception as exc:  # a broken source must not take the investigator down
             self.problem(source.name, f"{type(exc).__name__}: {exc}")
+
+    def _still_hung(self, source: Source) -> bool:
+        """A source whose earlier read is still blocked is not waited on again: the problem is
+        already recorded, and one log file on a dead mount must not cost each investigator (or
+        each of its reads) the stall timeout anew."""
+        if not self._state.hung(source):
+            return False
+        self.problem(source.name, self._stall_message())
+        return True
+
+    def _stall_message(self) -> str:
+        return (
+            f"no answer for {self._stall_timeout:g}s: the source hangs or is very slow; "
+            "the investigation went on without the rest of it"
+        )
 
     # -- recording -------------------------------------------------------------------------------
 

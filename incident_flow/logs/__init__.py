@@ -13,6 +13,8 @@ The pieces, each in its own module:
 - :mod:`~incident_flow.logs.timestamps` and :mod:`~incident_flow.logs.levels`: one time and one
   level vocabulary for all formats.
 - :mod:`~incident_flow.logs.source`: :func:`read_records`, :class:`LogsSource`, :data:`LOGS_SOURCE_TYPE`.
+- :mod:`~incident_flow.logs.shared`: one scan of a source shared by the investigators that read it
+  together.
 """
 
 from incident_flow.logs.detect import detect_format

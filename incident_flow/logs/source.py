@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from incident_flow.logs.nginx import compile_log_format
 from incident_flow.logs.pattern import compile_pattern
 from incident_flow.logs.reader import Warn, expand_paths, iter_lines
 from incident_flow.logs.timestamps import TimeParser
-from incident_flow.sources import LogRecord, LogSource, Option, SourceSpec, SourceType
+from incident_flow.sources import LogRecord, LogSource, Option, SourceSpec, SourceType, within
 
 __all__ = ["LOGS_SOURCE_TYPE", "LogOptions", "LogsSource", "read_records", "resolve_options"]
 
@@ -188,18 +188,16 @@ def read_records(
     )
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 class LogsSource(LogSource):
     """Log files as a source of records; see :func:`read_records` for the options.
 
     ``reference_time`` places syslog's year-less timestamps; the run sets it to its detection time.
     ``formats`` maps each file read so far to the format it was read with (what ``auto`` chose).
+    A read parses the files whole whatever the window, so the run shares one scan among its
+    investigators (``shared_scan``).
     """
+
+    shared_scan = True
 
     def __init__(
         self,
@@ -236,7 +234,6 @@ class LogsSource(LogSource):
 
     def records(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[LogRecord]:
         """The records with ``since <= at < until``, and every record without a time."""
-        since, until = _utc(since), _utc(until)
         stream = _read(
             self.paths,
             self.options,
@@ -246,14 +243,7 @@ class LogsSource(LogSource):
             warn=self.warn,
             on_format=self.formats.__setitem__,
         )
-        if since is None and until is None:
-            yield from stream
-            return
-        for record in stream:
-            at = record.at
-            if at is not None and ((since is not None and at < since) or (until is not None and at >= until)):
-                continue
-            yield record
+        yield from within(stream, since, until)
 
     def describe(self) -> str:
         shown = ", ".join(os.fspath(p) for p in self.paths[:3]) + (" ..." if len(self.paths) > 3 else "")

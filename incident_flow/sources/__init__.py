@@ -8,10 +8,10 @@ loader can name an unknown or mistyped key before anything runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -31,6 +31,7 @@ __all__ = [
     "SourceError",
     "SourceSpec",
     "SourceType",
+    "within",
 ]
 
 
@@ -140,7 +141,16 @@ class Source:
 
 
 class LogSource(Source):
-    """Offers log records."""
+    """Offers log records.
+
+    ``shared_scan`` is a promise: ``records(since, until)`` gives exactly ``within(records(),
+    since, until)``, so the cost of a read does not depend on the window (log files, parsed whole).
+    The run then reads such a source once for all the investigators that read it at the same time
+    and filters for each one's window, instead of parsing it once per investigator. A source that
+    pushes the window down to a store (Loki, Elasticsearch) leaves it False.
+    """
+
+    shared_scan: ClassVar[bool] = False
 
     def records(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[LogRecord]:
         """Stream the records in ``[since, until)``; records without a time are kept."""
@@ -161,3 +171,24 @@ class ChangeSource(Source):
     def changes(self, since: datetime, until: datetime) -> Iterator[Change]:
         """The changes made in ``[since, until]``, oldest first."""
         raise NotImplementedError
+
+
+def within(
+    records: Iterable[LogRecord], since: datetime | None = None, until: datetime | None = None
+) -> Iterator[LogRecord]:
+    """The records timed in ``[since, until)``, and every record without a time, in their order.
+
+    What :meth:`LogSource.records` gives for a window; ``since`` and ``until`` without an offset are
+    UTC.
+    """
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    if until is not None and until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    if since is None and until is None:
+        yield from records
+        return
+    for record in records:
+        at = record.at
+        if at is None or ((since is None or at >= since) and (until is None or at < until)):
+            yield record
