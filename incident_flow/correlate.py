@@ -5,9 +5,12 @@ combine like independent witnesses (noisy-or: ``1 - prod(1 - c)``), so two inves
 make a stronger case than one at 0.7. A finding that only shows a symptom (latency, an error rate)
 weighs half as much as one that names a cause. When the errors of several components name one
 dependency (``Finding.depends_on``), that dependency gains the weight of the blame and its callers
-lose some: the failed dependency is the cause, they are its victims. A cause's confidence is its
-share of the odds among all the hypotheses and "none of them", so two equally strong rivals are
-each near one half, not both near certain.
+lose some: the failed dependency is the cause, they are its victims. Blame follows a chain of
+victims (a gateway's errors name a service whose errors name its database) to where it ends. A
+cause's confidence is its share of the odds among all the hypotheses and "none of them", so two
+equally strong rivals are each near one half, not both near certain. The odds are raised to
+``SHARPNESS`` first (a temperature, as in temperature scaling), fitted so the confidence means what it
+says: ``benchmarks/calibration.py`` fits it on scenario seeds never used to tune the analyzers.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from datetime import datetime
 
 from incident_flow.model import Category, Evidence, Finding, RootCause
 
-__all__ = ["correlate", "settle_onset"]
+__all__ = ["SHARPNESS", "correlate", "settle_onset"]
 
 SYMPTOM_WEIGHT = 0.5
 VICTIM_WEIGHT = 0.5
 BLAME_WEIGHT = 0.8
 MAX_SCORE = 0.99
 MAX_CAUSES = 5
+#: The power the odds are raised to before they are shared (1 = plain share). Set from the output
+#: of ``benchmarks/calibration.py`` (docs/benchmarks.md, "Calibration of the rank-1 confidence").
+SHARPNESS = 1.0
 
 
 def _noisy_or(confidences: Sequence[float]) -> float:
@@ -34,8 +40,11 @@ def _noisy_or(confidences: Sequence[float]) -> float:
     return 1.0 - remaining
 
 
-def correlate(findings: Sequence[Finding]) -> list[RootCause]:
-    """Rank the components that findings point at; rank 1 is the most likely cause."""
+def correlate(findings: Sequence[Finding], *, sharpness: float = SHARPNESS) -> list[RootCause]:
+    """Rank the components that findings point at; rank 1 is the most likely cause.
+
+    ``sharpness`` only changes the confidences, never the order (see :data:`SHARPNESS`).
+    """
     by_component: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_component[finding.component].append(finding)
@@ -51,12 +60,36 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
 
     def is_victim(component: str) -> bool:
         # Its errors name a dependency, and nothing of its own explains them: no change of its
-        # own, no attack on it.
+        # own, no attack on it, no load or exhaustion of its own (a surge into it, its pool
+        # exhausted) at least as sure as the errors that name the dependency.
         own = by_component.get(component, [])
-        names_dependency = any(f.depends_on and f.depends_on != component for f in own)
-        return names_dependency and not any(
-            f.change is not None or (f.category is Category.SECURITY and not f.symptom) for f in own
+        naming = max((f.confidence for f in own if f.depends_on and f.depends_on != component), default=None)
+        return naming is not None and not any(
+            f.change is not None
+            or (f.category is Category.SECURITY and not f.symptom)
+            or (f.category is Category.PERFORMANCE and not f.symptom and f.confidence >= naming)
+            for f in own
         )
+
+    def culprits(component: str, seen: frozenset[str]) -> set[str]:
+        # Where blame reaching ``component`` ends: there, unless it is a victim too; then with the
+        # dependencies it names (a gateway's errors come from a service that failed on a database).
+        if component in seen or not is_victim(component):
+            return {component}
+        named = {f.depends_on for f in by_component[component] if f.depends_on and f.depends_on != component}
+        ends: set[str] = set()
+        for dependency in named:
+            ends |= culprits(dependency, seen | {component})
+        return ends or {component}
+
+    # The victims whose blame ends at each component, following chains of victims.
+    blamers: dict[str, set[str]] = defaultdict(set)
+    for dependency, naming in blamed.items():
+        for caller in {f.component for f in naming}:
+            if is_victim(caller):
+                # A chain that leads back to the caller ends at the dependency it named.
+                for end in culprits(dependency, frozenset({caller})) - {caller} or {dependency}:
+                    blamers[end].add(caller)
 
     scored: list[tuple[float, str, list[Finding]]] = []
     for component in set(by_component) | set(blamed):
@@ -66,9 +99,8 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
             weights = [w * VICTIM_WEIGHT for w in weights]
         # Blame from each victim calling this component: its evidence of failure transfers here,
         # since what failed is the dependency, not its callers.
-        for caller in {f.component for f in blamed.get(component, [])}:
-            if is_victim(caller):
-                weights.append(BLAME_WEIGHT * own_score(caller))
+        for caller in blamers.get(component, ()):
+            weights.append(BLAME_WEIGHT * own_score(caller))
         score = _noisy_or(weights)
         if score > 0:
             scored.append((score, component, own or blamed.get(component, [])))
@@ -76,7 +108,7 @@ def correlate(findings: Sequence[Finding]) -> list[RootCause]:
     scored.sort(key=lambda item: (-item[0], item[1]))
     # A score says how strong one hypothesis's evidence is; the confidence says how likely it is
     # *the* cause, so it is shared among the rivals: in odds, against "none of these" (the 1).
-    odds = [min(score, MAX_SCORE) / (1.0 - min(score, MAX_SCORE)) for score, _, _ in scored]
+    odds = [(min(score, MAX_SCORE) / (1.0 - min(score, MAX_SCORE))) ** sharpness for score, _, _ in scored]
     total_odds = 1.0 + sum(odds)
     causes: list[RootCause] = []
     for rank, ((_, component, supporting), cause_odds) in enumerate(

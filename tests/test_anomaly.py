@@ -200,6 +200,7 @@ def test_metric_kinds_follow_the_report_rules() -> None:
     assert metric_kind("http_requests_errors_total").symptom
     assert metric_kind("http_requests_total").name == "traffic"
     assert metric_kind("db_pool_waiting").name == "concurrency"
+    assert metric_kind("node_load1").name == "cpu" and metric_kind("load_1m").name == "cpu"
     assert metric_kind("widgets").category is None
 
 
@@ -231,6 +232,96 @@ def test_a_horizon_limits_the_after_window() -> None:
     late = make("api_cpu", lambda t, after: 10.0 + n() + (80.0 if t >= ONSET + 400 else 0.0))
     assert (score_series(late, ONSET) or _zero()).score > 20
     assert (score_series(late, ONSET, options=ScoreOptions(horizon_s=300)) or _zero()).score < 3
+
+
+# -- resources that fill up --------------------------------------------------------------------------
+
+LONG_ONSET = T0 + 5400  # an hour and a half of history at 30 s steps, then half an hour
+
+
+def long_series(name: str, value: Callable[[float], float]) -> MetricSeries:
+    """Two hours at 30 s steps, the shape of a leak's or a filling disk's window."""
+    times = tuple(T0 + 30.0 * i for i in range(240))
+    comp, _, metric = name.partition("_")
+    return MetricSeries(name, comp, metric, times, tuple(value(t) for t in times), "test")
+
+
+def leak(t: float, n: Callable[[], float], *, start: float = T0 + 2400, kill: float = LONG_ONSET) -> float:
+    """845 MB for the first 40 minutes, climbing to ~1000 MB at the kill, ~580 MB after the restart."""
+    if t < start:
+        return 845.0 + n()
+    if t < kill:
+        return 845.0 + 155.0 * (t - start) / (kill - start) + n()
+    return 580.0 + 2.0 * (t - kill) / 60.0 + n()
+
+
+def test_a_leak_that_climbed_for_an_hour_before_the_kill_is_growth() -> None:
+    # The baseline just before the kill is the climb itself, so a step test sees only the restart's
+    # fall; the quiet start of the window shows the growth.
+    n = noise(20, 6.0)
+    score = score_series(long_series("catalog_mem", lambda t: leak(t, n)), LONG_ONSET)
+    assert score is not None and score.transform == "growth"
+    assert score.direction == "up" and score.kind.name == "memory"
+    assert 835 < score.baseline < 855 and 960 < score.after < 1005
+    assert score.score > 10
+    # Half-way up the climb, long before the onset: when the leak became material.
+    assert T0 + 2400 < score.departed_at < LONG_ONSET - 600
+
+
+def test_a_disk_filling_to_its_ceiling_before_the_onset_is_growth() -> None:
+    n = noise(21, 0.004)
+
+    def used(t: float) -> float:
+        return min(1.0, 0.55 + max(0.0, t - (T0 + 1800)) * 0.45 / 3300) + (n() if t < LONG_ONSET - 300 else 0)
+
+    score = score_series(long_series("db_filesystem_used_ratio", used), LONG_ONSET)
+    assert score is not None and score.transform == "growth" and score.kind.name == "disk"
+    assert 0.53 < score.baseline < 0.57 and score.after > 0.99
+    assert score.unit == "ratio"
+
+
+def test_memory_that_churns_by_a_few_percent_is_not_growth() -> None:
+    n = noise(22, 8.0)
+    churn = long_series("cart_mem", lambda t: 300.0 + 20.0 * (t - T0) / 7200 + n())
+    score = score_series(churn, LONG_ONSET)
+    assert score is None or (score.transform != "growth" and score.score < 5)
+
+
+def test_a_leak_that_was_already_climbing_at_the_start_is_not_news() -> None:
+    # The quiet start itself rises at the same pace: the drift merely continued.
+    n = noise(23, 2.0)
+    drift = long_series("app_mem", lambda t: 500.0 + 0.2 * (t - T0) + n())
+    score = score_series(drift, LONG_ONSET)
+    assert score is not None and score.transform != "growth" and score.score < 5
+
+
+def test_only_filling_resources_are_measured_from_the_start() -> None:
+    n = noise(24, 1.0)
+    climb = long_series("api_cpu", lambda t: leak(t, n))
+    score = score_series(climb, LONG_ONSET)
+    assert score is not None and score.transform != "growth"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.floats(0.0, 1e6, allow_nan=False), min_size=40, max_size=120),
+    onset=st.integers(20, 119),
+    factor=st.floats(1e-3, 1e3),
+)
+def test_growth_scores_are_finite_and_do_not_depend_on_the_unit(
+    values: list[float], onset: int, factor: float
+) -> None:
+    def make_mem(scale: float) -> MetricSeries:
+        times = tuple(float(30 * i) for i in range(len(values)))
+        return MetricSeries("svc_mem", "svc", "mem", times, tuple(v * scale for v in values), "t")
+
+    one = score_series(make_mem(1.0), 30.0 * onset)
+    other = score_series(make_mem(factor), 30.0 * onset)
+    assert (one is None) == (other is None)
+    if one is not None and other is not None:
+        assert math.isfinite(one.score) and one.score >= 0
+        assert one.transform == other.transform
+        assert math.isclose(one.score, other.score, rel_tol=1e-6, abs_tol=1e-6)
 
 
 @settings(max_examples=200, deadline=None)

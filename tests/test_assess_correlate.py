@@ -67,6 +67,21 @@ def test_a_failed_dependency_ranks_above_its_callers() -> None:
     assert causes[0].category is Category.INFRASTRUCTURE
 
 
+def test_blame_follows_a_chain_of_victims_to_where_it_ends() -> None:
+    # The gateway's errors name shipping, whose errors name the external API it calls.
+    findings = [
+        _finding("gateway", 0.9, symptom=True, depends_on="shipping"),
+        _finding("gateway", 0.85, symptom=True),
+        _finding("shipping", 0.7, depends_on="api.rates.example", category="infrastructure"),
+        _finding("shipping", 0.8, symptom=True),
+    ]
+    causes = correlate(findings)
+    assert [c.component for c in causes][:2] == ["api.rates.example", "shipping"]
+    # A chain that loops back (a names b, b names a) stops where it started.
+    looped = correlate([_finding("a", 0.8, depends_on="b"), _finding("b", 0.7, depends_on="a")])
+    assert {c.component for c in looped} == {"a", "b"}
+
+
 def test_agreeing_investigators_make_a_stronger_case() -> None:
     causes = correlate(
         [

@@ -406,6 +406,51 @@ def test_a_change_after_the_onset_is_never_blamed() -> None:
     assert any("stack trace" in f.title for f in findings)  # the traces are still reported
 
 
+def _metrics_commit_case(tmp_path: Path, banner_at: datetime | None) -> list[Any]:
+    """An orders config commit two minutes before the onset, which the traces do not touch; the
+    orders log may announce its build starting at ``banner_at``."""
+    repo = tmp_path / "repo"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    commit(
+        repo,
+        {
+            "services/orders/config/limits.py": LIMITS_GUILTY,
+            "services/orders/config/metrics.toml": "on = 0\n",
+        },
+        "import",
+        DETECTED - timedelta(days=3),
+    )
+    sha = commit(
+        repo,
+        {"services/orders/config/metrics.toml": "on = 1\n"},
+        "orders: enable request metrics",
+        ONSET - timedelta(minutes=2),
+    )
+    source = GitSource("code", repo, components={"orders": ComponentSpec("orders", ("services/orders/**",))})
+    text = orders_log()
+    if banner_at is not None:
+        banner = (
+            f"{banner_at:%Y-%m-%d %H:%M:%S},000 INFO [orders] starting server version={sha[:12]} addr=:8080"
+        )
+        lines = text.splitlines()
+        lines.insert(next(i for i, line in enumerate(lines) if line >= banner), banner)
+        text = "\n".join(lines) + "\n"
+    logs = StaticLogs.from_text("orders", text, component="orders")
+    findings = run_investigator(investigate, sources=[source, logs], detected_at=DETECTED)
+    return [f.change.id for f in findings if f.change is not None]
+
+
+def test_a_commit_whose_build_starts_after_the_onset_is_not_blamed(tmp_path: Path) -> None:
+    """The service announces the commit's build six minutes after the failure began: not the cause."""
+    assert _metrics_commit_case(tmp_path / "before", None)  # without the banner it is suspected
+    assert _metrics_commit_case(tmp_path / "after", ONSET + timedelta(minutes=6)) == []
+
+
+def test_a_commit_whose_build_started_before_the_onset_stays_a_suspect(tmp_path: Path) -> None:
+    assert _metrics_commit_case(tmp_path, ONSET - timedelta(minutes=1))
+
+
 def test_no_change_is_blamed_without_evidence(tmp_path: Path) -> None:
     """Only a docs commit and a harmless commit elsewhere: report the traces, blame nothing."""
     repo = tmp_path / "repo"
@@ -589,3 +634,40 @@ def test_the_plugin_registers_the_debugger_investigator() -> None:
 
     host = make_plugin_host([incident_flow_debugger])
     assert "debugger" in host.investigators()
+
+
+def _redis_trace_log(exception: str) -> str:
+    """The orders log, whose errors after the onset are a redis-py exception raised in a client."""
+    lines = []
+    at = DETECTED - timedelta(hours=1, minutes=10)
+    while at < DETECTED:
+        if at >= ONSET and int(at.timestamp()) % 20 == 5:
+            lines.append(
+                f"{at:%Y-%m-%d %H:%M:%S},123 ERROR [orders] Unhandled error on POST /orders\n"
+                "Traceback (most recent call last):\n"
+                '  File "/usr/local/lib/python3.11/site-packages/redis/connection.py", line 707, in connect\n'
+                "    sock = self.retry.call_with_retry(\n"
+                f"{exception}"
+            )
+        else:
+            lines.append(f"{at:%Y-%m-%d %H:%M:%S},000 INFO [orders] POST /orders 200 in 12ms")
+        at += timedelta(seconds=5)
+    return "\n".join(lines) + "\n"
+
+
+def test_traces_that_name_the_failed_dependency_point_at_it() -> None:
+    refused = (
+        "redis.exceptions.ConnectionError: Error 111 connecting to cache.internal:6379. Connection refused."
+    )
+    findings = run_investigator(investigate, logs={"orders": _redis_trace_log(refused)}, detected_at=DETECTED)
+    traces = next(f for f in findings if "stack trace" in f.title)
+    assert traces.depends_on == "cache"
+    assert traces.symptom is False and traces.category is Category.INFRASTRUCTURE
+
+
+def test_a_timeout_blames_no_dependency() -> None:
+    """A saturated caller times out on healthy dependencies: the trace stays a symptom."""
+    timeout = "redis.exceptions.TimeoutError: Timeout reading from cache.internal:6379"
+    findings = run_investigator(investigate, logs={"orders": _redis_trace_log(timeout)}, detected_at=DETECTED)
+    traces = next(f for f in findings if "stack trace" in f.title)
+    assert traces.depends_on is None and traces.symptom is True

@@ -185,3 +185,30 @@ def test_sensitive_file_kinds() -> None:
     assert classify_file("web/package-lock.json") == "dependencies"
     assert classify_file("go.sum") == "dependencies"
     assert classify_file("src/orders/handler.py") is None
+
+
+def _json_request(at: datetime, path: str, **extra: str) -> str:
+    fields = "".join(f', "{k}": "{v}"' for k, v in extra.items())
+    return (
+        f'{{"time": "{at:%Y-%m-%dT%H:%M:%SZ}", "level": "info", "msg": "request completed", '
+        f'"method": "GET", "path": "{path}", "status": "200"{fields}}}'
+    )
+
+
+def test_internal_calls_logged_with_the_callers_address_under_another_key_are_not_new() -> None:
+    # An internal service logs its callers under ``remote`` (zap, logrus): the caller reached the
+    # internal endpoints all along, so it is not a new source; a line with no address at all says
+    # nothing about who called and is not one either.
+    lines = [
+        _json_request(START + timedelta(minutes=m), "/internal/stock/1", remote="10.244.1.71")
+        for m in range(110)
+    ]
+    lines += [_json_request(RECENT + timedelta(minutes=3), "/internal/reservations")]
+    source = StaticLogs.from_text("inventory", "\n".join(lines) + "\n", component="inventory")
+    findings = run_investigator(make_investigator(), sources=[source], detected_at=DETECTED)
+    assert "admin_access" not in by_kind(findings)
+    # The same calls from an address never seen before are an anomaly.
+    lines.append(_json_request(RECENT + timedelta(minutes=4), "/internal/reservations", remote="203.0.113.9"))
+    source = StaticLogs.from_text("inventory", "\n".join(lines) + "\n", component="inventory")
+    findings = run_investigator(make_investigator(), sources=[source], detected_at=DETECTED)
+    assert by_kind(findings)["admin_access"].evidence[0].figures["attackers"] == ["203.0.113.9"]

@@ -322,3 +322,57 @@ def test_a_steady_trickle_of_typos_is_no_spike() -> None:
         for k in range(30)
     ]
     assert run(syslog=lines) == []
+
+
+def test_credential_stuffing_from_many_proxies_names_the_service_behind_the_gateway() -> None:
+    # Hundreds of addresses each try a few leaked passwords on /api/login: a few of them cross the
+    # per-source threshold, but the spike is the many. The gateway logs the 401s; the accounts
+    # service logs serving /api/login (and the orders service its own routes), so the target is
+    # accounts, and the addresses are blocked at the gateway where they came in.
+    start = T0 - timedelta(minutes=60)
+    access, accounts, orders = [], [], []
+    for m in range(100):
+        at = start + timedelta(minutes=m)
+        access.append(nginx(at, f"10.1.0.{m % 50 + 1}", "GET /api/orders/17 HTTP/1.1", 200))
+        access.append(
+            nginx(at + timedelta(seconds=20), f"10.2.0.{m % 50 + 1}", "POST /api/login HTTP/1.1", 200)
+        )
+        accounts.append(
+            f"{at + timedelta(seconds=20):%Y-%m-%d %H:%M:%S},000 INFO [uvicorn.access] "
+            '10.0.0.2:1 - "POST /api/login HTTP/1.1" 200'
+        )
+        orders.append(
+            f'{at:%Y-%m-%d %H:%M:%S},000 INFO [uvicorn.access] 10.0.0.2:1 - "GET /api/orders/17 HTTP/1.1" 200'
+        )
+    spike = T0 + timedelta(minutes=10)
+    for k in range(240):
+        ip = f"203.0.{k % 120 // 60}.{k % 120 + 1}"  # 120 proxies, two attempts each
+        access.append(nginx(spike + timedelta(seconds=5 * k), ip, "POST /api/login HTTP/1.1", 401, 64))
+    access += [
+        nginx(spike + timedelta(seconds=k), "198.51.100.23", "POST /api/login HTTP/1.1", 401, 64)
+        for k in range(6)
+    ]
+    sources = [
+        StaticLogs.from_text("gw", "\n".join(sorted(access, key=_nginx_time)) + "\n", component="web"),
+        StaticLogs.from_text("accounts", "\n".join(accounts) + "\n", component="accounts"),
+        StaticLogs.from_text("orders", "\n".join(orders) + "\n", component="orders"),
+    ]
+    found = kinds(run_investigator(make_investigator(), sources=sources, detected_at=DETECTED))
+    surge = found["failed_login_surge"]
+    assert surge.component == "accounts" and "(seen at web)" in surge.title
+    figures = surge.evidence[0].figures
+    assert figures["seen_at"] == "web" and figures["path_weights"] == {"/api/login": 246}
+    assert len(figures["attackers"]) == 100  # the figure keeps the top hundred of 121
+    # The one address over the threshold is still named, at the same target.
+    assert found["brute_force"].component == "accounts"
+    blocks = [m for m in suggest_mitigations(surge) if m.command]
+    assert blocks and all("at the edge of web" in m.action for m in blocks)
+
+
+def _nginx_time(line: str) -> datetime:
+    return datetime.strptime(line.split("[", 1)[1].split("]", 1)[0], "%d/%b/%Y:%H:%M:%S %z")
+
+
+def test_one_attacker_that_explains_the_spike_is_not_also_a_spray() -> None:
+    found = kinds(run(syslog=[*decoy_typo(), *brute_force(60)]))
+    assert "failed_login_surge" not in found and "brute_force" in found

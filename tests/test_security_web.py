@@ -251,3 +251,48 @@ def test_the_target_is_the_service_the_attacked_paths_route_to() -> None:
     finding = found[("shipping", "942")]
     assert finding.evidence[0].figures["seen_at"] == "gateway"
     assert "route to shipping" in finding.summary
+
+
+def test_a_few_probes_answered_404_are_context_even_when_new() -> None:
+    # One zgrab request in the incident window, nothing like it before: it got nothing from the
+    # server, so it says what hits the service, not what broke it.
+    probe = nginx(
+        DETECTED - timedelta(minutes=5), "204.38.143.92", "/", 404, 150, agent="Mozilla/5.0 zgrab/0.x"
+    )
+    found = web_findings(run(("gateway", [*baseline(), probe])))
+    scanner = found[("gateway", "913")]
+    assert scanner.symptom and scanner.confidence <= 0.2
+
+
+def test_the_target_is_the_service_that_logs_serving_the_attacked_route() -> None:
+    # /api/products names no component; the catalog service's own request lines show it serves it
+    # (and the gateway routes to a second service, so it is a gateway).
+    at = DETECTED - timedelta(minutes=10)
+    attack = sqli(at, "185.220.101.5", 200, 90_000, n=12)
+    attack = [line.replace("/products?", "/api/products?") for line in attack]
+    lines = [line.replace("/products?", "/api/products?") for line in baseline()]
+    lines += [nginx(START + timedelta(minutes=m), "10.0.0.7", "/api/cart", 200) for m in range(90)]
+    catalog = [
+        f"{START + timedelta(minutes=m):%Y-%m-%d %H:%M:%S}.000 [exec-1] INFO  c.s.web.RequestLoggingFilter - "
+        f"Completed GET /api/products?id={m} with 200 in 12 ms"
+        for m in range(90)
+    ]
+    cart = [
+        f"{START + timedelta(minutes=m):%Y-%m-%d %H:%M:%S}.000 [exec-1] INFO  c.s.web.RequestLoggingFilter - "
+        "Completed GET /api/cart with 200 in 3 ms"
+        for m in range(90)
+    ]
+    findings = run_investigator(
+        make_investigator(),
+        sources=[
+            StaticLogs.from_text(
+                "gw", "\n".join(sorted([*lines, *attack], key=_when)) + "\n", component="edge"
+            ),
+            StaticLogs.from_text("catalog", "\n".join(catalog) + "\n", component="catalog"),
+            StaticLogs.from_text("cart", "\n".join(cart) + "\n", component="cart"),
+        ],
+        detected_at=DETECTED,
+    )
+    injection = web_findings(findings)[("catalog", "942")]
+    assert injection.title.startswith("SQL injection against catalog (seen at edge)")
+    assert injection.evidence[0].figures["target"] == "catalog"

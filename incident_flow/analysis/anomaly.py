@@ -80,6 +80,13 @@ class ScoreOptions:
     ``trend_ratio``: a baseline trend is taken into account when it moves the level by more than this
     many residual noise scales over the baseline.
     ``horizon_s``: only points up to this long after the onset count (None: all of them).
+    ``growth_*``: a resource that fills (memory, disk, file descriptors) is also compared with the
+    earliest ``growth_fraction`` of its baseline, since a leak or a filling disk climbs for an hour
+    before anything fails; its noise floor is ``growth_floor`` of the level (a fill is measured
+    against the series' own quiet start, not the 5% margin a step needs), the rise must be at least
+    ``growth_min_ratio`` of that level (memory churns by a few percent), its peak (a rolling median
+    over ``growth_smoothing_s``) may come up to ``growth_lead_s`` before the onset (the kill ends the
+    climb, the page comes minutes later).
     """
 
     relative_floor: float = 0.05
@@ -90,6 +97,11 @@ class ScoreOptions:
     min_after: int = 2
     trend_ratio: float = 3.0
     horizon_s: float | None = None
+    growth_fraction: float = 0.25
+    growth_floor: float = 0.01
+    growth_min_ratio: float = 0.10
+    growth_lead_s: float = 1800.0
+    growth_smoothing_s: float = 300.0
 
 
 DEFAULT_OPTIONS = ScoreOptions()
@@ -131,7 +143,7 @@ _KINDS: tuple[tuple[re.Pattern[str], MetricKind], ...] = tuple(
             MetricKind("memory", Category.INFRASTRUCTURE, resource=True),
         ),
         (
-            r"(^|_)(cpu|cpus|load1|load5|load15|throttled|throttling|steal)(_|$)",
+            r"(^|_)(cpu|cpus|load_?(1|5|15)m?|throttled|throttling|steal)(_|$)",
             MetricKind("cpu", Category.PERFORMANCE, resource=True),
         ),
         (
@@ -265,6 +277,9 @@ class SeriesScore:
     ``transform`` is ``"rate"``, per second. ``score`` is ``|after - expected| / scale`` where the
     expectation is the baseline (or its trend, when ``transform`` is ``"detrended"``).
     ``departed_at`` is the first point after the onset that reached half the departure.
+    With ``transform`` ``"growth"`` (a filling resource's climb), ``baseline`` is the window's quiet
+    start, ``after`` the peak, and ``departed_at`` when the climb passed half-way, which may be long
+    before the onset.
     """
 
     series: MetricSeries
@@ -313,9 +328,17 @@ class SeriesScore:
 
 
 def _rolling_peak(
-    times: Sequence[float], values: Sequence[float], expected: Sequence[float], width: int
+    times: Sequence[float],
+    values: Sequence[float],
+    expected: Sequence[float],
+    width: int,
+    *,
+    upward: bool = False,
 ) -> tuple[float, float, int, int]:
-    """The window of ``width`` points whose median residual departs most: (residual, level, i, j)."""
+    """The window of ``width`` points whose median residual departs most: (residual, level, i, j).
+
+    ``upward``: the window that rose most, ignoring falls (a fill's peak, not the restart after it).
+    """
     n = len(values)
     residuals = [v - e for v, e in zip(values, expected, strict=True)]
     if n <= width:
@@ -329,7 +352,7 @@ def _rolling_peak(
     for i, j in windows:
         residual = statistics.median(residuals[i:j])
         level = statistics.median(values[i:j])
-        if best is None or abs(residual) > abs(best[0]):
+        if best is None or (residual > best[0] if upward else abs(residual) > abs(best[0])):
             best = (residual, level, i, j)
     assert best is not None
     return best
@@ -349,6 +372,89 @@ def _trend(times: Sequence[float], values: Sequence[float]) -> tuple[float, floa
     slope = (statistics.median(values[-third:]) - statistics.median(values[:third])) / (t_right - t_left)
     intercept = statistics.median(v - slope * t for t, v in zip(times, values, strict=True))
     return slope, intercept
+
+
+#: Resources that fill up: their exhaustion is a long climb (a leak, a filling disk), not a step.
+_FILLS = frozenset({"memory", "disk", "file descriptors"})
+
+
+@attrs.frozen
+class _Growth:
+    """How far a filling resource climbed above its quiet start (see :func:`_growth`)."""
+
+    score: float
+    level: float
+    peak: float
+    scale: float
+    early_points: int
+    peak_points: int
+    peak_from: float
+    peak_to: float
+    climbed_at: float
+
+
+def _growth(
+    times: Sequence[float],
+    values: Sequence[float],
+    onset: float,
+    end: float,
+    span: float,
+    options: ScoreOptions,
+) -> _Growth | None:
+    """The climb of a filling resource from the earliest stretch of its window to its peak near the onset.
+
+    A leak grows for an hour before the kill, so the baseline just before the onset is already the
+    climb and a step test sees nothing. The quiet start is the baseline instead; when that start
+    already drifts clearly upwards, its trend is what is expected (a drift that merely continues is
+    not an anomaly), and a rise under ``growth_min_ratio`` of the level is churn, not a fill.
+    """
+    before = next((i for i, t in enumerate(times) if t >= onset), len(times))
+    early_n = max(options.min_baseline, int(before * options.growth_fraction))
+    if before < 2 * early_n:  # too little history to tell a quiet start from a climb
+        return None
+    early_t, early_v = times[:early_n], values[:early_n]
+    level = statistics.median(early_v)
+    if level <= 0:
+        return None
+    floored = attrs.evolve(options, relative_floor=options.growth_floor)
+    scale = robust_scale(early_v, level, span, floored)
+    slope, intercept = _trend(early_t, early_v)
+    residuals = [v - intercept - slope * t for t, v in zip(early_t, early_v, strict=True)]
+    residual_scale = max(robust_scale(residuals, 0.0, span, floored), options.growth_floor * level)
+    if slope > 0 and slope * (early_t[-1] - early_t[0]) > options.trend_ratio * residual_scale:
+        scale = residual_scale
+    else:
+        slope, intercept = 0.0, level
+    first = max(early_n, next((i for i, t in enumerate(times) if t >= onset - options.growth_lead_s), before))
+    stop = next((i for i in range(first, len(times)) if times[i] > end), len(times))
+    peak_t, peak_v = times[first:stop], values[first:stop]
+    if len(peak_v) < options.min_after or scale <= 0:
+        return None
+    step = statistics.median(b - a for a, b in itertools.pairwise(peak_t)) if len(peak_t) > 1 else 0
+    width = max(options.min_window_points, round(options.growth_smoothing_s / step) if step > 0 else 0)
+    expected = [intercept + slope * t for t in peak_t]
+    rise, peak, i, j = _rolling_peak(peak_t, peak_v, expected, width, upward=True)
+    if rise < options.growth_min_ratio * level:
+        return None
+    climbed_at = next(
+        (
+            t
+            for t, v in zip(times[early_n:], values[early_n:], strict=True)
+            if v - intercept - slope * t >= rise / 2
+        ),
+        peak_t[i],
+    )
+    return _Growth(
+        score=rise / scale,
+        level=level,
+        peak=peak,
+        scale=scale,
+        early_points=early_n,
+        peak_points=len(peak_v),
+        peak_from=peak_t[i],
+        peak_to=peak_t[j - 1],
+        climbed_at=climbed_at,
+    )
 
 
 def _to_seconds(at: datetime | float) -> float:
@@ -419,6 +525,25 @@ def score_series(
                 expected_after = statistics.median(expected[i:j])
                 baseline = level
 
+    kind = metric_kind(series.metric or series.name)
+    if transform == "level" and kind.name in _FILLS:
+        growth = _growth(times, values, start, end, span, options)
+        if growth is not None and growth.score > score:
+            return SeriesScore(
+                series=series,
+                score=growth.score,
+                baseline=growth.level,
+                after=growth.peak,
+                scale=growth.scale,
+                transform="growth",
+                kind=kind,
+                baseline_points=growth.early_points,
+                after_points=growth.peak_points,
+                after_from=growth.peak_from,
+                after_to=growth.peak_to,
+                departed_at=growth.climbed_at,
+            )
+
     half = 0.5 * abs(after_level - expected_after)
     departed = next(
         (t for t, v in zip(after_t, after_v, strict=True) if abs(v - expected_after) >= half and half > 0),
@@ -431,7 +556,7 @@ def score_series(
         after=after_level,
         scale=scale,
         transform=used,
-        kind=metric_kind(series.metric or series.name),
+        kind=kind,
         baseline_points=len(base_v),
         after_points=len(after_v),
         after_from=after_t[i],

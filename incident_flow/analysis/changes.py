@@ -7,8 +7,13 @@ component, a docs-only edit) sinks it:
 
 - **kind** (its *nature*): config and feature-flag changes, migrations and dependency bumps cause
   incidents more often than code, and code far more often than CI, tests or docs;
-- **time**: how long before the onset it landed (a merge lands its branch's commits), decaying over
-  hours; a change after the onset scores nothing, since it cannot have caused it;
+- **time**: how long before the onset it took effect, and a change after the onset scores nothing,
+  since it cannot have caused it. A commit takes effect when it is deployed (or when a merge lands
+  it), minutes to hours after it was made, so its weight decays over hours; a change that acts the
+  moment it is made (a flag flip, a hot-reloaded config, a deploy, a migration run, or a commit whose
+  deploy is known) keeps its weight for a few minutes, while traffic reaches what it changed, then
+  loses it within the half hour: what it breaks breaks at once. A deploy event that names a commit
+  is that commit: the commit, with its files, is scored at the deploy's time;
 - **component**: whether it changed the component that fails;
 - **code location**: whether its files hold the frames of the failing stack traces, and above all
   whether it last changed the very lines that fail (``git blame`` on the failing frames);
@@ -41,7 +46,9 @@ __all__ = [
     "IncidentSignature",
     "change_nature",
     "component_for_files",
+    "deploy_times",
     "file_nature",
+    "link_deploys",
     "normalize_kind",
     "path_matches",
     "rank_changes",
@@ -71,8 +78,17 @@ NATURES = tuple(NATURE_PRIOR)
 #: Below this score a change is not blamed, however it ranks: evidence or silence.
 BLAME_THRESHOLD = 0.3
 
-# Time decay: a change two hours before the onset counts half as much as one just before it.
+# Time decay: a commit made two hours before the onset counts half as much as one just before it
+# (it waits for its deploy). A change that acts at once counts half as much twenty minutes before
+# and a fifth as much forty minutes before (1 / (1 + (t / 20 min)^2)): a light tail, since the
+# failures it causes start as soon as traffic reaches the changed path.
 _HALF_LIFE = timedelta(hours=2)
+_IMMEDIATE_SCALE = timedelta(minutes=20)
+# A change with no files (a flag flip, a config event) cannot be placed against the failing code:
+# neither tied to it nor shown to miss it.
+_UNPLACED = 0.8
+_COMMIT_KINDS = frozenset({"commit", "merge"})
+_SHA_TOKEN = re.compile(r"(?<![0-9a-f])[0-9a-f]{7,40}(?![0-9a-f])")
 
 # -- what a file is -------------------------------------------------------------------------------
 
@@ -327,8 +343,10 @@ class IncidentSignature:
 
     ``blamed`` maps a change id to the failing ``(path, line)`` pairs it last changed (from
     ``git blame`` on the failing frames); ``landed`` maps a commit to when its merge brought it into
-    the deployed branch, when that is later than the commit itself; ``fields_changed`` maps a change
-    id to the failing input fields (from validation errors) whose handling its diff altered.
+    the deployed branch, when that is later than the commit itself; ``ships`` maps a deploy event to
+    the commit it shipped (:func:`link_deploys`) and ``deployed`` a commit to when it was first
+    deployed (:func:`deploy_times`); ``fields_changed`` maps a change id to the
+    failing input fields (from validation errors) whose handling its diff altered.
     """
 
     onset: datetime
@@ -336,6 +354,8 @@ class IncidentSignature:
     frames: tuple[FailingFrame, ...] = attrs.field(default=(), converter=_failing)
     blamed: Mapping[str, frozenset[tuple[str, int]]] = attrs.field(factory=dict)
     landed: Mapping[str, datetime] = attrs.field(factory=dict)
+    ships: Mapping[str, str] = attrs.field(factory=dict)
+    deployed: Mapping[str, datetime] = attrs.field(factory=dict)
     fields_changed: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
 
 
@@ -356,6 +376,7 @@ class ChangeScore:
     reasons: tuple[str, ...] = ()
     landed_at: datetime | None = None
     fields_changed: tuple[str, ...] = ()
+    deployed_at: datetime | None = None
 
     @property
     def tied(self) -> bool:
@@ -379,13 +400,65 @@ def _duration(delta: timedelta) -> str:
     return f"{hours}h{rest:02d}" if rest else f"{hours}h"
 
 
+def link_deploys(changes: Iterable[Change], versions: Mapping[str, str]) -> dict[str, str]:
+    """Deploy event id -> the commit it shipped: the commit made at or before the deploy that its
+    version names by SHA or abbreviated SHA (``3ceefb60cf46``, ``registry/app:3ceefb6``).
+
+    ``versions`` maps a change event's id to the version it shipped (a deploy log's ``version``).
+    """
+    changes = list(changes)
+    commits = [c for c in changes if c.kind in _COMMIT_KINDS and re.fullmatch(r"[0-9a-f]{7,64}", c.id)]
+    out: dict[str, str] = {}
+    for deploy in changes:
+        if normalize_kind(deploy.kind) != "deploy" or deploy.id not in versions:
+            continue
+        tokens = _SHA_TOKEN.findall(versions[deploy.id].lower())
+        shipped = [c for c in commits if c.at <= deploy.at and any(c.id.startswith(t) for t in tokens)]
+        if len(shipped) == 1:  # an abbreviation that two commits share names neither
+            out[deploy.id] = shipped[0].id
+    return out
+
+
+def deploy_times(changes: Iterable[Change], ships: Mapping[str, str]) -> dict[str, datetime]:
+    """Commit id -> when it was first deployed, from :func:`link_deploys`' answer.
+
+    A commit takes effect once deployed, so its deploy, not its commit time, says whether it can
+    have caused an onset.
+    """
+    out: dict[str, datetime] = {}
+    for change in changes:
+        commit = ships.get(change.id)
+        if commit is not None and (commit not in out or change.at < out[commit]):
+            out[commit] = change.at
+    return out
+
+
+def _effective(change: Change, signature: IncidentSignature) -> tuple[datetime, str, bool]:
+    """When the change took effect, by what (``made``, ``deployed``, ``merged``), and whether it
+    acted at once (an event, or a commit at its deploy) rather than at some later deploy."""
+    deployed = signature.deployed.get(change.id)
+    if deployed is not None and deployed > change.at:
+        return deployed, "deployed", True
+    landed = signature.landed.get(change.id)
+    if landed is not None and landed > change.at:
+        return landed, "merged", False
+    return change.at, "made", change.kind not in _COMMIT_KINDS or deployed is not None
+
+
 def score_change(change: Change, signature: IncidentSignature, *, size: int | None = None) -> ChangeScore:
     """Score one change against the incident; ``size`` is its changed lines when known."""
     nature = change_nature(change)
     landed = signature.landed.get(change.id)
-    effective = max(change.at, landed) if landed is not None else change.at
+    deployed = signature.deployed.get(change.id)
+    effective, how, immediate = _effective(change, signature)
     before = signature.onset - effective
-    if change.at > signature.onset or before < timedelta(0):
+    shipped = signature.ships.get(change.id)
+    if before < timedelta(0) or shipped is not None:
+        reason = (
+            f"deploys commit {shipped[:12]}, which is scored in its place"
+            if shipped is not None
+            else f"{how} {_duration(before)} after the onset: it cannot have caused it"
+        )
         return ChangeScore(
             change=change,
             score=0.0,
@@ -393,16 +466,17 @@ def score_change(change: Change, signature: IncidentSignature, *, size: int | No
             nature=nature,
             before_onset=signature.onset - change.at,
             component_match=None,
-            reasons=(f"made {_duration(before)} after the onset: it cannot have caused it",),
+            reasons=(reason,),
             landed_at=landed,
+            deployed_at=deployed,
         )
     reasons: list[str] = []
     prior = NATURE_PRIOR.get(nature, NATURE_PRIOR["unknown"])
     reasons.append(f"{nature} change (prior {prior:g})")
-    time = 1.0 / (1.0 + before / _HALF_LIFE)
+    time = 1.0 / (1.0 + (before / _IMMEDIATE_SCALE) ** 2) if immediate else 1.0 / (1.0 + before / _HALF_LIFE)
     when = f"{_duration(before)} before the onset"
-    if landed is not None and landed > change.at:
-        when += f" (merged then; committed {_duration(signature.onset - change.at)} before)"
+    if how != "made":
+        when += f" ({how} then; committed {_duration(signature.onset - change.at)} before)"
     reasons.append(when)
 
     component_match: bool | None = None
@@ -422,6 +496,9 @@ def score_change(change: Change, signature: IncidentSignature, *, size: int | No
     blamed = tuple(sorted(signature.blamed.get(change.id, frozenset())))
     if not signature.frames:
         location = 1.0
+    elif not files and not blamed:
+        location = _UNPLACED
+        reasons.append("names no files to set against the failing code")
     elif matched or blamed:
         location = 1.0 + 1.5 * max((f.weight for f in matched), default=0.5)
         if blamed:
@@ -468,6 +545,7 @@ def score_change(change: Change, signature: IncidentSignature, *, size: int | No
         reasons=tuple(reasons),
         landed_at=landed,
         fields_changed=fields,
+        deployed_at=deployed,
     )
 
 

@@ -34,8 +34,11 @@ from incident_flow.analysis.changes import (
     FailingFrame,
     IncidentSignature,
     component_for_files,
+    deploy_times,
+    link_deploys,
     rank_changes,
 )
+from incident_flow.analysis.peers import component_for_host, endpoints_in
 from incident_flow.analysis.stacktraces import PathIndex, StackTrace
 from incident_flow.analysis.stats import RateChange, change_point, rate_change
 from incident_flow.context import InvestigationContext
@@ -54,6 +57,9 @@ MAX_GROUPS = 5
 MAX_BLAME_GROUPS = 10
 MAX_DIFFS = 6
 MAX_LINE = 300
+DEPLOY_MARGIN = timedelta(minutes=2)
+_ADDRESS = re.compile(r"^[\d.]+$|:")  # an IPv4 or IPv6 address, not a name
+_TIMEOUT = re.compile(r"time[ds]?[ _-]?out|deadline", re.IGNORECASE)
 
 
 # -- small helpers --------------------------------------------------------------------------------
@@ -199,6 +205,24 @@ def _gather(ctx: InvestigationContext, known: set[str]) -> Candidates:
             if component is not None:
                 found.changes[index] = attrs.evolve(change, component=component)
     return found
+
+
+def _running_from(ctx: InvestigationContext, found: Candidates, scan: LogScan) -> dict[str, datetime]:
+    """Commit -> when the logs first name its build as running, less the margin: its deploy.
+
+    Services print the build they run when they start (``starting server version=d14f68c``); a
+    commit first seen running after a component's failure began cannot have caused it, however
+    close its commit time is (the scoring judges that against each component's own onset). A
+    commit never named keeps its commit time: most logs do not say. The margin covers a restart's
+    own errors (callers fail while the old process stops) logged before its banner.
+    """
+    running: dict[str, datetime] = {}
+    for change in found.changes:
+        first = scan.first_running(change.id) if change.kind == "commit" else None
+        if first is not None:
+            ctx.audit("debugger.first_running", change=change.id, first_running=first)
+            running[change.id] = max(change.at, first - DEPLOY_MARGIN)
+    return running
 
 
 def _prepare_repos(ctx: InvestigationContext, found: Candidates, onset: datetime) -> None:
@@ -356,6 +380,8 @@ def _change_evidence(
     ]
     if top.landed_at is not None and top.landed_at > change.at:
         parts.append(f"merged {_ago(onset.at - top.landed_at)} before it")
+    if top.deployed_at is not None and top.deployed_at > change.at:
+        parts.append(f"deployed {_ago(onset.at - top.deployed_at)} before it")
     if top.blamed_lines:
         parts.append(
             "it last changed the failing line(s) " + ", ".join(f"{p}:{n}" for p, n in top.blamed_lines[:3])
@@ -414,6 +440,8 @@ def _change_evidence(
     }
     if commit is not None:
         figures.update(insertions=commit.insertions, deletions=commit.deletions, tags=list(commit.tags))
+    if top.deployed_at is not None and top.deployed_at > change.at:
+        figures["deployed_at"] = top.deployed_at.isoformat()
     if owners:
         figures["owners"] = owners
     if repo is not None:
@@ -609,18 +637,27 @@ def investigate(ctx: InvestigationContext) -> list[Finding]:
         sha: c.landed_at for r in found.repos for sha, c in r.commits.items() if c.landed_at is not None
     }
     sizes = {sha: c.size for r in found.repos for sha, c in r.commits.items()}
+    versions = {i: e.version for i, s in found.events.items() if (e := s.event(i)) is not None and e.version}
+    ships = link_deploys(found.changes, versions)
+    deployed = {**_running_from(ctx, found, scan), **deploy_times(found.changes, ships)}
 
     findings: list[Finding] = []
     for component, errors in sorted(failing.items(), key=lambda item: (-item[1].after, item[0])):
         own = [m for m in mapped if m.group.components.get(component)]
         frames = tuple(f for m in own for f in m.frames)
         paths = {f.path for f in frames}
+        local = _component_onset(onset, own, start, end)
+        # A failing dependency its errors name failed with it: a change there is as much in question
+        # as one here (and when it wins, that dependency's own finding names it).
+        peer = _named_peer(own, component, scan.components)
         signature = IncidentSignature(
-            onset=onset.at,
-            components={component},
+            onset=local.at,
+            components={component} | ({peer} if peer in failing else set()),
             frames=frames,
             blamed={sha: frozenset(p for p in pairs if p[0] in paths) for sha, pairs in blamed.items()},
             landed=landed,
+            ships=ships,
+            deployed=deployed,
         )
         ranked = rank_changes(found.changes, signature, sizes=sizes)
         fields = {
@@ -653,10 +690,61 @@ def investigate(ctx: InvestigationContext) -> list[Finding]:
             top = None  # that component's own finding names it
         findings.extend(
             _component_findings(
-                ctx, scan, found, component, errors, own, top, ranked, mentions, onset, start, end
+                ctx, scan, found, component, errors, own, top, ranked, mentions, local, start, end
             )
         )
     return findings
+
+
+def _component_onset(onset: Onset, own: Sequence[MappedTrace], start: datetime, end: datetime) -> Onset:
+    """When this component's own new or surging traces began, at or after the run's onset.
+
+    The run's onset is the first error of the minute the error rate rose, which a background error
+    elsewhere can put a minute or two early; a flag flipped in between must still count as before
+    the failure it caused, so each component's changes are weighed against its own first failure.
+    When the run's error rate showed no rise at all (a failure on a few requests drowned in
+    background errors), each trace group's own rise marks it, and groups that never rose are noise.
+    """
+    firsts: list[datetime] = []
+    span = list(_minutes(start, end))
+    for mapped in own:
+        floor = onset.minute
+        if not onset.baseline:
+            point = change_point([mapped.group.per_minute.get(m, 0) for m in span])
+            if point is None or point.p_value > SIGNIFICANCE:
+                continue
+            floor = span[point.index]
+        seen = [r.at for r in mapped.group.samples if r.at is not None and r.at >= max(onset.at, floor)]
+        later = [m for m in mapped.group.per_minute if m >= floor]
+        if seen:
+            firsts.append(min(seen))
+        elif later:
+            firsts.append(max(onset.at, min(later)))
+    if not firsts or min(firsts) <= onset.at:
+        return onset
+    return attrs.evolve(onset, at=min(firsts), minute=minute(min(firsts)))
+
+
+def _named_peer(traces: Sequence[MappedTrace], component: str, known: set[str]) -> str | None:
+    """The dependency the traces' exception messages name (``Connection refused: db.internal:5432``,
+    ``HTTPSConnectionPool(host='api.example', ...)``), when one does.
+
+    A bare address is left alone: which component it is, only the logs as a whole can tell (the ops
+    investigator reads them all for that). A timeout blames no one: a saturated or misconfigured
+    caller times out on healthy dependencies.
+    """
+    for mapped in traces:
+        chain = mapped.group.trace.chain
+        if any(_TIMEOUT.search(f"{t.exception} {t.message}") for t in chain):
+            continue
+        for trace in chain:
+            for host, _ in endpoints_in(trace.message):
+                if _ADDRESS.match(host):
+                    continue
+                peer = component_for_host(host, known)
+                if peer != component:
+                    return peer
+    return None
 
 
 def _confidence(top: ChangeScore, runners: Sequence[ChangeScore], baseline: bool) -> float:
@@ -722,6 +810,9 @@ def _component_findings(
         tied = bool({f.path for m in traces for f in m.frames} & tied_paths)
         where = lead.top.location() if lead.top is not None else "code outside the repositories"
         root = lead.group.trace.root
+        # Traces that name the dependency which failed them point at a cause (that dependency),
+        # not merely at a symptom of this component.
+        peer = None if tied else _named_peer(traces, component, scan.components)
         findings.append(
             Finding(
                 investigator=INVESTIGATOR,
@@ -733,12 +824,13 @@ def _component_findings(
                 + (f"; in code changed by {_short_id(change)}" if tied and change is not None else ""),
                 confidence=0.6 if tied else 0.5,
                 evidence=[_trace_evidence(m, onset) for m in traces[:MAX_GROUPS]],
-                category=Category.CODE if tied else None,
+                category=Category.CODE if tied else (Category.INFRASTRUCTURE if peer else None),
                 severity=Severity.HIGH,
-                symptom=not tied,
+                symptom=not tied and peer is None,
                 indicator=f"stack trace {lead.group.key}: {_short(root.exception or 'error', 80)} at {where}",
                 onset=onset.at,
                 change=change if tied else None,
+                depends_on=peer,
             )
         )
     findings.extend(

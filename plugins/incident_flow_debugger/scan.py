@@ -45,6 +45,12 @@ _ENDPOINT_FIELDS = (
     "http.target",
     "request",
 )
+# How a service names the build it runs when it starts or reports its health: ``version=d14f68c``,
+# ``"revision": "d14f68c3b861..."``, ``commit d14f68c``.
+_VERSION = re.compile(
+    r"\b(?:version|revision|rev|commit|git_?sha|sha|build)\b[\"']?\s*[=:]?\s*[\"']?(?P<sha>[0-9a-f]{7,40})\b",
+    re.IGNORECASE,
+)
 _REQUEST = re.compile(r"\b(?P<method>GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+(?P<path>/[^\s\"'?#]*)")
 _ID_SEGMENT = re.compile(
     r"^(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,})$"
@@ -63,6 +69,11 @@ def is_error(record: LogRecord) -> bool:
     if record.level:
         return record.level in _ERROR_LEVELS
     return _ERROR_WORDS.search(record.message) is not None
+
+
+def error_level(record: LogRecord) -> bool:
+    """A record whose level says it reports an error (no level: not one)."""
+    return bool(record.level) and record.level in _ERROR_LEVELS
 
 
 def _route(path: str) -> str:
@@ -159,6 +170,14 @@ class LogScan:
     classified: dict[tuple[str, str, str | None, str | None, str], ErrorGroup] = attrs.field(factory=dict)
     components: set[str] = attrs.field(factory=set)
     error_samples: defaultdict[str, list[LogRecord]] = attrs.field(factory=lambda: defaultdict(list))
+    #: When a build id (a commit's hex prefix) was first named by a component's own lines: the
+    #: earliest the code of that commit can have run.
+    versions: dict[str, datetime] = attrs.field(factory=dict)
+
+    def first_running(self, change_id: str) -> datetime | None:
+        """The first time a log line named ``change_id`` (or a prefix of it) as the running build."""
+        seen = [at for sha, at in self.versions.items() if change_id.lower().startswith(sha)]
+        return min(seen, default=None)
 
     def load(self, component: str) -> Counter[datetime]:
         """Requests per minute: the access log's when the component has one, else all its records."""
@@ -220,6 +239,12 @@ def scan_records(records: Iterable[LogRecord]) -> LogScan:
             scan.requests[component][bucket] += 1
             if "status" in record.fields:
                 scan.access_requests[component][bucket] += 1
+        if at is not None and not error_level(record):
+            # The raw line: logfmt and JSON keep the version in a field, not in the message.
+            for match in _VERSION.finditer(record.text[:1000] if record.text else record.message):
+                sha = match.group("sha").lower()
+                if sha not in scan.versions or at < scan.versions[sha]:
+                    scan.versions[sha] = at
         error = is_error(record)
         trace_key: str | None = None
         text = record.text or record.message

@@ -13,6 +13,7 @@ from incident_flow.context import InvestigationContext
 from incident_flow_ops.host import analyse_host
 from incident_flow_ops.logs import analyse_logs
 from incident_flow_ops.metrics import analyse_metrics
+from incident_flow_ops.oom import analyse_oom
 
 
 def investigate(ctx: InvestigationContext) -> list[Finding]:
@@ -20,7 +21,7 @@ def investigate(ctx: InvestigationContext) -> list[Finding]:
     findings = analyse_logs(ctx)
     onsets = [f.onset for f in findings if f.onset is not None and not f.symptom]
     metrics = analyse_metrics(ctx, onset_hint=min(onsets) if onsets else None)
-    return [*findings, *metrics, *analyse_host(ctx)]
+    return [*findings, *metrics, *analyse_oom(ctx), *analyse_host(ctx)]
 
 
 @hookimpl

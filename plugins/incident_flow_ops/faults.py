@@ -31,7 +31,7 @@ _PATTERNS: tuple[tuple[str, Fault], ...] = tuple(
     for pattern, fault in (
         (
             r"\b(name or service not known|nxdomain|could not resolve|no such host|temporary failure in name "
-            r"resolution|unknownhostexception|dns)\b",
+            r"resolution|unknownhostexception|dns|eai_again|enotfound|getaddrinfo|server misbehaving)\b",
             Fault("dns failure", Category.INFRASTRUCTURE, True),
         ),
         (
@@ -57,6 +57,19 @@ _PATTERNS: tuple[tuple[str, Fault], ...] = tuple(
         (
             r"\b(no space left on device|disk full|enospc|disk quota exceeded|filesystem full)\b",
             Fault("disk full", Category.INFRASTRUCTURE, False),
+        ),
+        (
+            # The kernel's block layer and filesystems, and programs whose writes failed under them
+            # (EIO). Spring's "I/O error on GET request" wraps any network error, so it is not one.
+            r"\b(input/output error|eio|buffer i/o error|i/o error,? dev|read-only file system|"
+            r"remounting filesystem read-only|aborted journal)\b",
+            Fault("disk i/o error", Category.INFRASTRUCTURE, False),
+        ),
+        (
+            # kubelet (or an orchestrator) reporting that a container keeps dying: the container's
+            # fault, witnessed by the node.
+            r"\b(crashloopbackoff|back-off \S+ restarting failed container)\b",
+            Fault("crash loop", Category.INFRASTRUCTURE, True),
         ),
         (
             r"\b(too many open files|emfile)\b",

@@ -3,8 +3,10 @@
 One pass over the window's records: each message joins a template (the template miner), and per
 (component, template) we keep per-minute counts and a few sample records, never the records
 themselves. The onset is estimated from the data: the change point of the per-minute count of
-error-like records. Each template is then compared before and after that onset with a G-test,
-weighted by level, so a surge means "significant and large", not "more than N".
+error-like records (of the whole run, else of the one component where it is most significant, for
+a fault too small to lift the run's background). Each template is then compared before and after
+that onset with a G-test, weighted by level, so a surge means "significant and large", not "more
+than N".
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from datetime import datetime, timedelta
 import attrs
 
 from incident_flow import Evidence, Finding, Severity
-from incident_flow.analysis.peers import component_for_host, hosts_in
+from incident_flow.analysis.peers import AddressBook, component_for_host, container_in, endpoints_in
+from incident_flow.analysis.routes import RouteMap, request_path
 from incident_flow.analysis.stats import RateChange, change_point, is_surge, rate_change
 from incident_flow.analysis.templates import TemplateMiner
 from incident_flow.context import InvestigationContext
@@ -29,10 +32,13 @@ __all__ = ["LogPatterns", "analyse_logs", "collect_patterns", "level_weight"]
 
 INVESTIGATOR = "ops"
 SIGNIFICANCE = 1e-3
-#: An address on port 53 is a DNS server: a failure talking to it is the resolver's.
-_DNS_PORT = re.compile(r"[\w\]]:53\b")
+#: An address on port 53 is a DNS server: a failure talking to it is the resolver's. (A host
+#: name or an IPv4 address before the port, so that a time such as 16:40:53 is no DNS server.)
+_DNS_PORT = re.compile(r"(?:\b\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z][\w.-]*|\])(?::53)\b")
 SAMPLES = 3
 MAX_LINE = 400
+#: Distinct request paths kept per access-log pattern (the routes its server errors came on).
+MAX_PATHS = 200
 
 _LEVEL_WEIGHTS = {
     "emerg": 1.0,
@@ -100,6 +106,8 @@ class PatternStats:
     untimed: int = 0
     access_log: bool = True
     source: str = ""
+    #: Requests answered with a server error (5xx), by path: which upstream they went to.
+    failed_paths: Counter[str] = attrs.field(factory=Counter)
 
     def add(self, record: LogRecord, weight: float, fault: Fault | None) -> None:
         self.weight = max(self.weight, weight)
@@ -107,6 +115,11 @@ class PatternStats:
             self.fault = fault
         self.access_log = self.access_log and "status" in record.fields
         self.source = self.source or record.source
+        status = record.fields.get("status", "")
+        if status.startswith("5") and (len(self.failed_paths) < MAX_PATHS):
+            path = request_path(record)
+            if path is not None:
+                self.failed_paths[path] += 1
         if record.at is None:
             self.untimed += 1
         else:
@@ -123,6 +136,7 @@ class PatternStats:
         self.fault = self.fault or other.fault
         self.per_minute.update(other.per_minute)
         self.access_log = self.access_log and other.access_log
+        self.failed_paths.update(other.failed_paths)
         self.samples = sorted([*self.samples, *other.samples], key=lambda r: (r.at is None, r.at, r.line))[
             :SAMPLES
         ]
@@ -144,6 +158,13 @@ class LogPatterns:
     first: datetime | None
     last: datetime | None
     records: int
+    #: Names stated with addresses, and programs per component: how an address-only peer is named.
+    addresses: AddressBook = attrs.field(factory=AddressBook)
+    #: Which component serves which route, from the services' own request lines.
+    routes: RouteMap = attrs.field(factory=RouteMap)
+    #: Error-like records per (component, minute): where a fault too small to move the whole
+    #: run's count still shows.
+    bad_by_component: Counter[tuple[str, datetime]] = attrs.field(factory=Counter)
 
 
 def collect_patterns(records: Iterable[LogRecord]) -> LogPatterns:
@@ -151,12 +172,21 @@ def collect_patterns(records: Iterable[LogRecord]) -> LogPatterns:
     miner = TemplateMiner()
     stats: dict[PatternKey, PatternStats] = {}
     bad: Counter[datetime] = Counter()
+    bad_by_component: Counter[tuple[str, datetime]] = Counter()
+    addresses = AddressBook()
+    routes = RouteMap()
     first = last = None
     count = 0
     for record in records:
         count += 1
         template = miner.add(record.message)
         component = record.component or record.source
+        if "status" not in record.fields:
+            addresses.learn(record.text[:4000] if record.text else record.message)
+        program = record.fields.get("app")
+        if program:
+            addresses.program(component, program)
+        routes.add(record)
         # The whole record counts for the kind of fault: a traceback's last line names it.
         # An access log's status code says how a request ended; its URL and sizes are no fault text.
         fault = (
@@ -177,6 +207,7 @@ def collect_patterns(records: Iterable[LogRecord]) -> LogPatterns:
             last = record.at if last is None or record.at > last else last
             if weight >= 0.5:
                 bad[_minute(record.at)] += 1
+                bad_by_component[component, _minute(record.at)] += 1
     # Templates may have merged while mining: fold their statistics under the surviving id.
     merged: dict[PatternKey, PatternStats] = {}
     for (component, template_id, weight, kind), entry in stats.items():
@@ -187,7 +218,17 @@ def collect_patterns(records: Iterable[LogRecord]) -> LogPatterns:
         else:
             entry.template_id = final
             merged[key] = entry
-    return LogPatterns(miner=miner, stats=merged, bad_per_minute=bad, first=first, last=last, records=count)
+    return LogPatterns(
+        miner=miner,
+        stats=merged,
+        bad_per_minute=bad,
+        first=first,
+        last=last,
+        records=count,
+        addresses=addresses,
+        routes=routes,
+        bad_by_component=bad_by_component,
+    )
 
 
 def _minutes_range(start: datetime, end: datetime) -> list[datetime]:
@@ -207,9 +248,22 @@ def estimate_onset(patterns: LogPatterns, window_start: datetime) -> tuple[datet
     minutes = _minutes_range(start, patterns.last)
     counts = [patterns.bad_per_minute.get(m, 0) for m in minutes]
     point = change_point(counts)
-    if point is None or point.p_value > SIGNIFICANCE:
-        return None, 1.0
-    return minutes[point.index], point.p_value
+    if point is not None and point.p_value <= SIGNIFICANCE:
+        return minutes[point.index], point.p_value
+    # A fault in one component (one service's calls to an external API failing) may be too small
+    # to move the whole run's count above its background: look at each component alone, with the
+    # significance divided among them (Bonferroni), and take the strongest.
+    components = sorted({component for component, _ in patterns.bad_by_component})
+    best: tuple[float, datetime] | None = None
+    for component in components:
+        series = [patterns.bad_by_component.get((component, m), 0) for m in minutes]
+        own = change_point(series)
+        if own is None:
+            continue
+        p_value = min(1.0, own.p_value * len(components))
+        if p_value <= SIGNIFICANCE and (best is None or p_value < best[0]):
+            best = (p_value, minutes[own.index])
+    return (best[1], best[0]) if best is not None else (None, 1.0)
 
 
 def _surge(entry: PatternStats, onset: datetime, start: datetime, end: datetime) -> RateChange:
@@ -227,22 +281,32 @@ def _line(record: LogRecord) -> str:
     return f"{record.path or record.source}:{record.line}: {first}"
 
 
-def _peer(entry: PatternStats, known: set[str]) -> str | None:
-    """The dependency a fault blames: the host its messages name (the resolver, for DNS)."""
+def _peer(entry: PatternStats, known: set[str], addresses: AddressBook) -> tuple[str | None, str | None]:
+    """The dependency a fault blames: the host its messages name (the resolver, for DNS).
+
+    Also says how an address-only peer was named, when it was (the evidence must show it).
+    """
     if entry.fault is None or not entry.fault.names_peer:
-        return None
+        return None, None
     texts = [r.text[:4000] if r.text else r.message for r in entry.samples]
     if entry.fault.kind == "dns failure" or any(_DNS_PORT.search(text) for text in texts):
         # A name that does not resolve is the resolver's failure, not the failure of the host
         # being looked up; blame the resolver when the run knows it, else no one.
         resolvers = sorted(name for name in known if "dns" in name.lower() and name != entry.component)
-        return resolvers[0] if resolvers else None
+        return (resolvers[0] if resolvers else None), None
     for text in texts:
-        for host in hosts_in(text):
-            peer = component_for_host(host, known)
+        container = container_in(text)
+        if container is not None:
+            # The node reports a container's failure (a failed probe, a crash loop): it is that
+            # container's, whatever address the probe used.
+            peer = component_for_host(container, known)
             if peer != entry.component:
-                return peer
-    return None
+                return peer, None
+        for host, port in endpoints_in(text):
+            peer, how = addresses.resolve(host, port, known)
+            if peer != entry.component:
+                return peer, how
+    return None, None
 
 
 @attrs.frozen
@@ -251,6 +315,10 @@ class Surge:
     change: RateChange
     template: str
     peer: str | None
+    #: How an address-only peer was named (None when the message names it outright).
+    peer_note: str | None = None
+    #: For a gateway's server errors: the service that serves the failed routes.
+    upstream: str | None = None
 
     @property
     def score(self) -> float:
@@ -275,7 +343,15 @@ def find_surges(patterns: LogPatterns, onset: datetime, start: datetime, known: 
         if not (decisive and change.after > 0) and not is_surge(change, significance=SIGNIFICANCE):
             continue
         template = patterns.miner.get(entry.template_id).template
-        yield Surge(entry=entry, change=change, template=template, peer=_peer(entry, known))
+        peer, note = _peer(entry, known, patterns.addresses)
+        upstream = (
+            patterns.routes.target(entry.component, entry.failed_paths, known)
+            if peer is None and entry.failed_paths
+            else None
+        )
+        yield Surge(
+            entry=entry, change=change, template=template, peer=peer, peer_note=note, upstream=upstream
+        )
 
 
 def _evidence(surge: Surge, onset: datetime, start: datetime) -> Evidence:
@@ -288,7 +364,8 @@ def _evidence(surge: Surge, onset: datetime, start: datetime) -> Evidence:
         source=surge.entry.source or surge.entry.component,
         kind="log_pattern",
         summary=f"{surge.entry.component}: log pattern{fault} {what}: "
-        f"{change.before} before the onset, {change.after} after",
+        f"{change.before} before the onset, {change.after} after"
+        + (f" ({surge.peer_note})" if surge.peer_note else ""),
         at_from=onset,
         at_to=(surge.entry.last_samples or surge.entry.samples)[-1].at if surge.entry.samples else None,
         query=f"template {surge.entry.template_id} = {surge.template!r}",
@@ -317,7 +394,15 @@ def analyse_logs(ctx: InvestigationContext) -> list[Finding]:
     ctx.audit("ops.onset", found=True, onset=onset, p_value=onset_p)
     known = set(ctx.components) | {key[0] for key in patterns.stats}
     groups: dict[tuple[str, str | None, bool], list[Surge]] = defaultdict(list)
-    for surge in find_surges(patterns, onset, start, known):
+    surges = list(find_surges(patterns, onset, start, known))
+    blaming = {s.entry.component for s in surges if s.peer is not None}
+    for surge in surges:
+        if surge.upstream in blaming:
+            # A gateway's server errors are those of the service behind it; when that service's
+            # own errors name a dependency, the chain goes on there. (A service failing on its
+            # own code stays the gateway's rival: the gateway's errors are only its symptoms.)
+            note = f"the failed routes are served by {surge.upstream}, as its own request lines show"
+            surge = attrs.evolve(surge, peer=surge.upstream, peer_note=note)
         groups[(surge.entry.component, surge.peer, surge.entry.access_log)].append(surge)
     findings = []
     for (component, peer, access_log), surges in groups.items():
@@ -352,7 +437,9 @@ def analyse_logs(ctx: InvestigationContext) -> list[Finding]:
                 summary=summary,
                 confidence=confidence,
                 evidence=[_evidence(s, onset, start) for s in surges[:5]],
-                category=fault.category if fault else None,
+                # A timeout that names no peer says nothing of the kind of cause: a saturated
+                # process (gunicorn's WORKER TIMEOUT) times out as surely as a failed dependency.
+                category=fault.category if fault and (peer or fault.kind != "timeout") else None,
                 severity=Severity.HIGH,
                 symptom=access_log and fault is None,
                 indicator=f"log template: {lead.template}",

@@ -22,12 +22,19 @@ import attrs
 from incident_flow import Finding, Investigator, hookimpl
 from incident_flow.analysis.endpoints import LoadPattern
 from incident_flow.context import InvestigationContext
-from incident_flow.sources import SourceError
+from incident_flow.sources import LogRecord, SourceError
 from incident_flow.sources.postgres import PostgresSource, Snapshot
 from incident_flow.timeutil import format_duration
 from incident_flow_performance.access import analyse_access_logs
+from incident_flow_performance.contention import (
+    Waits,
+    lock_findings,
+    pool_findings,
+    waits_for_lock,
+    waits_for_pool,
+)
 from incident_flow_performance.database import analyse_database, is_recent
-from incident_flow_performance.metrics import analyse_metrics
+from incident_flow_performance.metrics import DEFAULT_RECENT, analyse_metrics
 
 __all__ = ["INVESTIGATOR", "investigate_performance", "register_investigators"]
 
@@ -67,9 +74,25 @@ def investigate_performance(ctx: InvestigationContext) -> list[Finding]:
             ctx.problem(source.name, str(exc))
             if "cannot connect" not in str(exc):
                 live[source] = None
-    access = analyse_access_logs(ctx)
+    pool_waits, lock_waits = Waits(waits_for_pool), Waits(waits_for_lock)
+
+    def observe(record: LogRecord) -> None:
+        pool_waits.add(record)
+        lock_waits.add(record)
+
+    access = analyse_access_logs(ctx, observe=observe)
     findings = list(access.findings)
-    findings.extend(analyse_metrics(ctx, access.onset))
+    saturation = analyse_metrics(ctx, access.onset)
+    onset = access.onset or ctx.detected_at - DEFAULT_RECENT
+    until = ctx.window_end or ctx.detected_at + max(ctx.settings.lookback, timedelta(hours=1))
+    pools = pool_findings(
+        pool_waits, [f for f in saturation if not f.symptom], onset, ctx.window_start, until
+    )
+    # A pool finding carries its connection series: that series' own finding would count it twice.
+    absorbed = {f.component for f in pools}
+    findings.extend(f for f in saturation if f.component not in absorbed or f.symptom)
+    findings.extend(pools)
+    findings.extend(lock_findings(lock_waits, onset, ctx.window_start, until))
     database: list[Finding] = []
     for source, first in live.items():
         database.extend(analyse_database(ctx, source, first))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -45,6 +45,7 @@ from incident_flow.analysis.endpoints import (
     mann_whitney,
     minute_of,
 )
+from incident_flow.analysis.routes import RouteMap
 from incident_flow.analysis.stats import RateChange, change_point, rate_change
 from incident_flow.context import InvestigationContext
 from incident_flow.sources import LogRecord
@@ -68,6 +69,9 @@ TRAFFIC_P = 1e-6
 FEW = 3
 #: The share of the increase those few must account for.
 FEW_SHARE = 0.6
+_SURGES = (LoadPattern.SURGE, LoadPattern.SURGE_WITH_SLOWDOWN)
+#: The share of a surge's added requests answered 4xx from which it is refused traffic, not demand.
+REFUSED_SHARE = 0.5
 #: Data after detection is read up to this long (or the look-back, if longer) when the run has no end.
 AFTER = timedelta(hours=1)
 #: How much slower than its peers an instance must be, and how much of the traffic is "most".
@@ -163,11 +167,31 @@ class AccessAnalysis:
     stats: AccessLogStats | None = None
 
 
-def analyse_access_logs(ctx: InvestigationContext, thresholds: Thresholds | None = None) -> AccessAnalysis:
-    """Read the window's access-log records once and analyse them (see the module's doc)."""
+def _feeding(
+    records: Iterable[LogRecord], observers: Sequence[Callable[[LogRecord], None]]
+) -> Iterator[LogRecord]:
+    for record in records:
+        for observe in observers:
+            observe(record)
+        yield record
+
+
+def analyse_access_logs(
+    ctx: InvestigationContext,
+    thresholds: Thresholds | None = None,
+    observe: Callable[[LogRecord], None] | None = None,
+) -> AccessAnalysis:
+    """Read the window's records once and analyse them (see the module's doc).
+
+    The same pass learns which service behind a gateway serves which route (from the services' own
+    request lines), so that a surge is named after the service that received it; ``observe`` sees
+    every record too, so other checks share the pass.
+    """
     until = ctx.window_end or ctx.detected_at + max(ctx.settings.lookback, AFTER)
-    stats = collect_endpoint_stats(ctx.log_records(ctx.window_start, until))
-    return analyse_access_stats(ctx, stats, thresholds)
+    routes = RouteMap()
+    observers = [routes.add] if observe is None else [routes.add, observe]
+    stats = collect_endpoint_stats(_feeding(ctx.log_records(ctx.window_start, until), observers))
+    return analyse_access_stats(ctx, stats, thresholds, routes, known=set(ctx.components))
 
 
 def _traffic_onset(stats: AccessLogStats, lo: int, hi: int, thresholds: Thresholds) -> int | None:
@@ -247,9 +271,16 @@ def _rate_text(rate: RateChange) -> str:
 
 
 def analyse_access_stats(
-    ctx: InvestigationContext, stats: AccessLogStats, thresholds: Thresholds | None = None
+    ctx: InvestigationContext,
+    stats: AccessLogStats,
+    thresholds: Thresholds | None = None,
+    routes: RouteMap | None = None,
+    known: Collection[str] = (),
 ) -> AccessAnalysis:
-    """The findings from statistics already collected (:func:`analyse_access_logs` collects them)."""
+    """The findings from statistics already collected (:func:`analyse_access_logs` collects them).
+
+    ``routes`` (and the ``known`` component names) say which service serves a gateway's route.
+    """
     thresholds = thresholds or Thresholds()
     if not stats.access_records or stats.first is None or stats.last is None:
         return AccessAnalysis(stats=stats)
@@ -281,6 +312,13 @@ def analyse_access_stats(
     before, after = stats.window(lo, onset), stats.window(onset, hi)
     overall = rate_change(before.requests, before.minutes, after.requests, after.minutes)
     pattern = classify_load(overall, bool(shifts), thresholds)
+    if traffic is not None and traffic > onset and pattern not in _SURGES:
+        # A latency shift earlier than the traffic's change point (an unrelated slow spell, a
+        # slowdown the surge then deepened) must not dilute the surge: judge it at its own onset.
+        at_traffic = rate_change(*_split_counts(stats, lo, traffic, hi))
+        at_pattern = classify_load(at_traffic, bool(shifts), thresholds)
+        if at_pattern in _SURGES:
+            onset, overall, pattern = traffic, at_traffic, at_pattern
     findings: list[Finding] = []
     degraded: list[tuple[LatencyShift, EndpointComparison]] = []
     for key, shift in shifts.items():
@@ -291,8 +329,9 @@ def analyse_access_stats(
         by_component.setdefault(item.endpoint.component, []).append((shift, item))
     for component, items in by_component.items():
         findings.append(_latency_finding(component, items, stats, onset, lo, hi, end, thresholds, overall))
-    if pattern in (LoadPattern.SURGE, LoadPattern.SURGE_WITH_SLOWDOWN):
-        findings.append(_surge_finding(ctx, stats, onset, lo, hi, end, overall, pattern, degraded))
+    if pattern in _SURGES:
+        receiver = _receiver(stats, onset, lo, hi, routes or RouteMap(), known)
+        findings.append(_surge_finding(ctx, stats, onset, lo, hi, end, overall, pattern, degraded, receiver))
     findings.extend(_instance_findings(stats, onset, lo, hi, end, thresholds))
     return AccessAnalysis(
         findings=tuple(findings),
@@ -374,6 +413,70 @@ def _latency_finding(
     )
 
 
+def _split_counts(stats: AccessLogStats, lo: int, split: int, hi: int) -> tuple[int, float, int, float]:
+    before, after = stats.window(lo, split), stats.window(split, hi)
+    return before.requests, before.minutes, after.requests, after.minutes
+
+
+@attrs.frozen
+class Receiver:
+    """The component a surge went to: its name, the endpoints it gained on, and the gain.
+
+    ``seen_at`` is the gateway whose log showed the requests when they route to a service behind
+    it (None when the component's own log showed them); ``refused`` is the share of the gained
+    requests that were answered 4xx.
+    """
+
+    component: str
+    seen_at: str | None
+    endpoints: tuple[str, ...]
+    gained_per_min: float
+    before_per_min: float
+    refused: float
+    source: str
+
+
+def _path_of(endpoint_name: str) -> str:
+    return endpoint_name.rsplit(" ", 1)[-1].split("?", 1)[0]
+
+
+def _receiver(
+    stats: AccessLogStats, onset: int, lo: int, hi: int, routes: RouteMap, known: Collection[str]
+) -> Receiver:
+    """Which component took the surge: the one whose endpoints gained the most requests, each
+    endpoint counted for the service behind the gateway that serves it when that is known."""
+    gained: dict[str, float] = {}
+    base: dict[str, float] = {}
+    refused: dict[str, float] = {}
+    hottest: dict[str, list[tuple[float, str]]] = {}
+    seen_at: dict[str, str] = {}
+    source: dict[str, str] = {}
+    for endpoint in stats.endpoints.values():
+        b, a = endpoint.window(lo, onset), endpoint.window(onset, hi)
+        delta = a.rate_per_min - b.rate_per_min
+        owner = routes.owner(endpoint.component, _path_of(endpoint.name), known) or endpoint.component
+        if owner != endpoint.component:
+            seen_at[owner] = endpoint.component
+        source.setdefault(owner, endpoint.source or endpoint.component)
+        gained[owner] = gained.get(owner, 0.0) + delta
+        base[owner] = base.get(owner, 0.0) + b.rate_per_min
+        refused[owner] = refused.get(owner, 0.0) + (a.client_errors / a.minutes - b.client_errors / b.minutes)
+        hottest.setdefault(owner, []).append((delta, endpoint.name))
+    if not gained:
+        return Receiver("access-log", None, (), 0.0, 0.0, 0.0, "access-log")
+    component = max(gained, key=lambda c: (gained[c], c))
+    ranked = sorted(hottest[component], reverse=True)
+    return Receiver(
+        component=component,
+        seen_at=seen_at.get(component),
+        endpoints=tuple(name for delta, name in ranked[:3] if delta > 0) or (ranked[0][1],),
+        gained_per_min=gained[component],
+        before_per_min=base[component],
+        refused=max(min(refused[component] / gained[component], 1.0), 0.0) if gained[component] > 0 else 0.0,
+        source=source[component],
+    )
+
+
 def _surge_finding(
     ctx: InvestigationContext,
     stats: AccessLogStats,
@@ -384,6 +487,7 @@ def _surge_finding(
     overall: RateChange,
     pattern: LoadPattern,
     degraded: Sequence[tuple[LatencyShift, EndpointComparison]],
+    receiver: Receiver,
 ) -> Finding:
     minutes_before, minutes_after = float(max(onset - lo, 1)), float(max(hi - onset, 1))
     increase = overall.rate_after - overall.rate_before
@@ -403,21 +507,10 @@ def _surge_finding(
         minutes_after,
         increase,
     )
-    # Which component took the surge: the one whose endpoints gained the most requests.
-    gained: dict[str, float] = {}
-    hottest: dict[str, tuple[float, str]] = {}
-    for endpoint in stats.endpoints.values():
-        b, a = endpoint.window(lo, onset), endpoint.window(onset, hi)
-        delta = a.rate_per_min - b.rate_per_min
-        gained[endpoint.component] = gained.get(endpoint.component, 0.0) + delta
-        if delta > hottest.get(endpoint.component, (0.0, ""))[0]:
-            hottest[endpoint.component] = (delta, endpoint.name)
-    component = max(gained, key=lambda c: gained[c]) if gained else "access-log"
-    hot_endpoint = hottest.get(component, (0.0, "?"))[1]
+    component = receiver.component
+    hot_endpoint = receiver.endpoints[0] if receiver.endpoints else "?"
     few = clients if clients.few else agents if agents.few else None
-    source_name = next(
-        (e.source for e in stats.endpoints.values() if e.component == component and e.source), component
-    )
+    source_name = receiver.source
     evidence = [
         Evidence(
             source=source_name,
@@ -495,6 +588,30 @@ def _surge_finding(
             f"one source or a few ({few.kind} {shown}: {few.share:.0%} of the increase); "
             "handed to the security investigator"
         )
+    elif receiver.refused >= REFUSED_SHARE:
+        # Users' demand is answered; most of this was refused (401/403/429...): hundreds of clients
+        # sending what the service rejects is abuse (credential stuffing, enumeration, a scraper
+        # with stolen tokens) or a broken client, not load to scale for.
+        handoff = {"to": "security", "key_kind": "refused requests", "keys": [], "component": component}
+        ctx.emit("performance.handoff", **handoff)
+        ctx.audit("performance.handoff", **handoff)
+        mitigations.append(
+            Mitigation(
+                action=f"Rate-limit {hot_endpoint} per client at the edge of {receiver.seen_at or component}",
+                target=receiver.seen_at or component,
+                rationale=f"{receiver.refused:.0%} of the added requests were refused (4xx)",
+                risk="low",
+                requires_approval=True,
+            )
+        )
+        title = f"traffic surge of refused requests: {receiver.refused:.0%} of the added ones answered 4xx"
+        indicator = f"4xx answers of {hot_endpoint}"
+        category = Category.SECURITY
+        how = (
+            f"from many clients ({clients.distinct_after} distinct after the onset), but "
+            f"{receiver.refused:.0%} of the added requests were refused: abuse or a broken client, "
+            "handed to the security investigator"
+        )
     else:
         mitigations.append(
             Mitigation(
@@ -519,9 +636,17 @@ def _surge_finding(
             kind="fix",
         )
     )
-    ratio = overall.rate_after / max(overall.rate_before, 1e-9)
+    if receiver.seen_at is not None:
+        evidence.append(_routing_evidence(receiver, onset, end))
+    # The receiver's own gain: a surge on one service of four is diluted in the gateway's total.
+    ratio = max(
+        overall.rate_after / max(overall.rate_before, 1e-9),
+        (receiver.before_per_min + receiver.gained_per_min) / max(receiver.before_per_min, 1e-9),
+    )
+    where = f" (seen at {receiver.seen_at})" if receiver.seen_at else ""
     summary = (
-        f"{component}: requests rose {ratio:.1f}x at {_at(onset):%H:%M} UTC ({_rate_text(overall)}), {how}"
+        f"{component}{where}: requests rose {ratio:.1f}x at {_at(onset):%H:%M} UTC "
+        f"(all endpoints: {_rate_text(overall)}), {how}"
         + ("; latency rose with it" if slowed else "; latency held")
         + (f" ({len(degraded)} endpoint(s) slowed)" if degraded else "")
     )
@@ -540,6 +665,34 @@ def _surge_finding(
         indicator=indicator,
         onset=_at(onset),
         mitigations=cast(Any, tuple(mitigations)),
+    )
+
+
+def _routing_evidence(receiver: Receiver, onset: int, end: datetime) -> Evidence:
+    before, gained = receiver.before_per_min, receiver.gained_per_min
+    shown = ", ".join(receiver.endpoints)
+    return Evidence(
+        source=receiver.source,
+        kind="traffic_by_service",
+        summary=(
+            f"{shown} at {receiver.seen_at} are served by {receiver.component} (its own log records "
+            f"serving them): {before:.1f} → {before + gained:.1f} requests/min to it from "
+            f"{_at(onset):%H:%M} UTC"
+        ),
+        at_from=_at(onset),
+        at_to=end,
+        query=(
+            f"access log of {receiver.seen_at}: requests per minute per route, each route counted for "
+            "the one service whose log shows it served"
+        ),
+        figures={
+            "service": receiver.component,
+            "gateway": receiver.seen_at,
+            "endpoints": list(receiver.endpoints),
+            "rate_before_per_min": round(before, 2),
+            "rate_after_per_min": round(before + gained, 2),
+            "refused_share_of_increase": round(receiver.refused, 3),
+        },
     )
 
 

@@ -20,7 +20,7 @@ from incident_flow import Category, Evidence, Finding, Mitigation
 from incident_flow.context import InvestigationContext
 from incident_flow.sources import MetricSeries
 
-__all__ = ["SeriesLevel", "analyse_metrics", "metric_kind", "series_level"]
+__all__ = ["SeriesLevel", "analyse_metrics", "metric_kind", "series_level", "step_up"]
 
 INVESTIGATOR = "performance"
 #: When no onset is known, the last this-long before detection is compared with what came before.
@@ -31,6 +31,8 @@ SATURATED = 90.0
 GROWTH = 2.0
 MIN_GROWTH = 5.0
 LATENCY_RATIO = 1.5
+#: Points on each side of a series' own step (30 s steps: a level held for at least 2.5 minutes).
+MIN_STEP_POINTS = 5
 
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("latency", re.compile(r"latency|duration|response_?time|resp_time|_rt$|p9[59]|p50", re.I)),
@@ -70,6 +72,8 @@ class SeriesLevel:
     percent: bool
     saturated: bool
     slower: bool
+    #: The split compared at: the onset, or the series' own later step.
+    since: datetime | None = None
 
 
 def _values(series: MetricSeries, start: float, end: float) -> list[float]:
@@ -110,7 +114,33 @@ def series_level(series: MetricSeries, onset: datetime, start: datetime, end: da
         percent=percent,
         saturated=saturated,
         slower=slower,
+        since=onset,
     )
+
+
+def step_up(series: MetricSeries, after: datetime, until: datetime) -> datetime | None:
+    """Where the series stepped up after ``after``: the split of its points from ``after`` on that
+    best explains them as two levels (least squares), when the later level is the higher."""
+    points = [
+        (t, v)
+        for t, v in zip(series.times, series.values, strict=True)
+        if after.timestamp() <= t <= until.timestamp() and math.isfinite(v)
+    ]
+    if len(points) < 2 * MIN_STEP_POINTS:
+        return None
+    values = [v for _, v in points]
+    total, n = sum(values), len(values)
+    best: tuple[float, int] | None = None
+    prefix = 0.0
+    for i in range(1, n):
+        prefix += values[i - 1]
+        if i < MIN_STEP_POINTS or n - i < MIN_STEP_POINTS:
+            continue
+        mean_before, mean_after = prefix / i, (total - prefix) / (n - i)
+        gain = i * (n - i) / n * (mean_after - mean_before) ** 2
+        if mean_after > mean_before and (best is None or gain > best[0]):
+            best = (gain, i)
+    return None if best is None else datetime.fromtimestamp(points[best[1]][0], UTC)
 
 
 def _fmt(value: float, percent: bool) -> str:
@@ -119,6 +149,7 @@ def _fmt(value: float, percent: bool) -> str:
 
 def _evidence(level: SeriesLevel, onset: datetime, end: datetime) -> Evidence:
     series = level.series
+    onset = level.since or onset
     what = "saturated" if level.saturated else "slower" if level.slower else "moved"
     return Evidence(
         source=series.source,
@@ -155,6 +186,13 @@ def analyse_metrics(
     levels: dict[str, list[SeriesLevel]] = {}
     for item in series if series is not None else ctx.metric_series(ctx.window_start, until):
         level = series_level(item, chosen, ctx.window_start, until)
+        if level is not None and level.kind != "latency" and not level.saturated:
+            # The onset came from elsewhere (the access logs' first slow endpoint); a resource
+            # that stepped up later is judged at its own step, or its median after is diluted.
+            # (Latency is a symptom: the access logs already say when it moved.)
+            step = step_up(item, chosen, until)
+            if step is not None:
+                level = series_level(item, step, ctx.window_start, until)
         if level is not None and (level.saturated or level.slower):
             levels.setdefault(item.component, []).append(level)
     last = max(

@@ -8,6 +8,7 @@ an IP address, in canonical form (for baselines and block rules).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import attrs
@@ -60,6 +61,28 @@ class AccessRequest:
         return self.target.partition("?")[0]
 
 
+#: Where a structured access line keeps the client's address (nginx's name first, then the keys
+#: of the common JSON and logfmt request loggers: zap/logrus ``remote``, ECS ``client.ip``...).
+_ADDRESS_KEYS = (
+    "remote_addr",
+    "remote",
+    "client_ip",
+    "client.ip",
+    "source.ip",
+    "remote_ip",
+    "clientip",
+    "ip",
+)
+
+
+def _address(fields: Mapping[str, str]) -> str:
+    for key in _ADDRESS_KEYS:
+        value = fields.get(key)
+        if value:
+            return value
+    return ""
+
+
 def _int(value: str | None) -> int:
     if value is None or not value.isdigit():
         return 0
@@ -83,7 +106,7 @@ def as_request(record: LogRecord) -> AccessRequest | None:
             method, target = parts[0], " ".join(parts[1:-1]) if len(parts) > 2 else parts[1]
         else:
             target = request
-    raw_source = fields.get("remote_addr", "")
+    raw_source = _address(fields)
     user = fields.get("remote_user")
     return AccessRequest(
         record=record,

@@ -38,6 +38,7 @@ __all__ = ["AccessCollector"]
 
 INVESTIGATOR = "security"
 _MAX_AGENTS = 100_000
+_MAX_PATHS = 20
 _SCANNER_AGENT = next(rule.pattern for rule in RULES if rule.id == "913100")
 
 
@@ -55,6 +56,8 @@ class _ComponentStats:
     recent_bytes: Counter[str] = attrs.field(factory=Counter)
     recent_count: Counter[str] = attrs.field(factory=Counter)
     recent_samples: dict[str, list[LogRecord]] = attrs.field(factory=lambda: defaultdict(list))
+    #: Bytes per path a client received recently (a few paths each): where the data came from.
+    recent_paths: dict[str, Counter[str]] = attrs.field(factory=lambda: defaultdict(Counter))
     recent_first: dict[str, datetime] = attrs.field(factory=dict)
     baseline_agents: set[str] = attrs.field(factory=set)
     recent_agents: Counter[str] = attrs.field(factory=Counter)
@@ -116,6 +119,9 @@ class AccessCollector:
         stats.recent_first.setdefault(key, at)
         if len(stats.recent_samples[key]) < 3:
             stats.recent_samples[key].append(request.record)
+        paths = stats.recent_paths[key]
+        if request.body_bytes and (request.path in paths or len(paths) < _MAX_PATHS):
+            paths[request.path] += request.body_bytes
         if admin:
             entries = stats.admin_recent[key]
             if len(entries) < 50:
@@ -144,6 +150,8 @@ class AccessCollector:
     def _admin(self, component: str, stats: _ComponentStats, attackers: set[str]) -> Finding | None:
         new: dict[str, list[tuple[datetime, str, LogRecord]]] = {}
         for key, entries in stats.admin_recent.items():
+            if key == "unparsed:":
+                continue  # no address at all: nothing says whether the caller is new
             if key.startswith("unparsed:"):
                 new[key] = entries
                 continue
@@ -244,6 +252,7 @@ class AccessCollector:
                 "recent_bytes": {
                     k.removeprefix("unparsed:"): stats.recent_bytes[k] for k, _, _ in flagged[:20]
                 },
+                "path_weights": dict(stats.recent_paths[key].most_common(_MAX_PATHS)),
                 "rate_bytes_per_min": round(rate),
                 "baseline_bytes_per_min": round(reference),
                 "also_attacking": known_attackers,

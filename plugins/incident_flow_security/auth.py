@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -118,6 +118,13 @@ class AuthEvent:
     success: bool
     record: LogRecord  # quoted as evidence (cleaned and redacted) only if a finding needs it
     count: int = 1
+    path: str | None = None  # the login endpoint, for a web event
+
+
+def _path_weights(events: Iterable[AuthEvent]) -> dict[str, int]:
+    """Attempts per web login path: where the requests went (the service behind a gateway)."""
+    counts = Counter(e.path for e in events if e.path)
+    return dict(counts.most_common(20))
 
 
 def _account(value: str | None, redactor: Redactor) -> str | None:
@@ -197,6 +204,7 @@ def web_event(request: AccessRequest, login_paths: re.Pattern[str], redactor: Re
         account=_account(account, redactor),
         success=success,
         record=record,
+        path=request.path,
     )
 
 
@@ -367,20 +375,28 @@ class AuthCollector:
         findings: list[Finding] = []
         for target, target_events in sorted(by_target.items()):
             found = self._target_findings(target, target_events)
-            if not found:
-                surge = self._surge_finding(target, target_events, window_start)
-                found = [surge] if surge is not None else []
+            named = {str(a) for f in found for e in f.evidence for a in e.figures.get("attackers", ()) or ()}
+            # A spike the named sources do not explain is its own attack: credential stuffing from
+            # hundreds of proxies trips the per-source threshold on a few of them only.
+            surge = self._surge_finding(target, target_events, window_start, named)
+            if surge is not None:
+                found.append(surge)
             findings.extend(found)
         return findings
 
     def _surge_finding(
-        self, target: str, events: list[AuthEvent], window_start: datetime | None
+        self,
+        target: str,
+        events: list[AuthEvent],
+        window_start: datetime | None,
+        named: Collection[str] = (),
     ) -> Finding | None:
         """A spike in failed logins that no single source or account explains (password spraying).
 
         The onset is the change point of the per-minute failure count; the spike must be
         significant (G-test), at least ``SURGE_RATIO`` times the rate before, and ``SURGE_MIN``
-        failures strong, so a steady trickle of typos never is one.
+        failures strong, so a steady trickle of typos never is one. When sources already ``named``
+        by another finding sent half the spike or more, the spike is theirs and yields nothing.
         """
         failures = [e for e in events if not e.success]
         if sum(e.count for e in failures) < SURGE_MIN:
@@ -401,6 +417,8 @@ class AuthCollector:
             return None
         spike = [e for e in failures if e.at >= onset]
         sources = Counter(e.source for e in spike if e.source)
+        if named and 2 * sum(n for s, n in sources.items() if s in named) >= sum(sources.values()):
+            return None
         accounts = sorted({e.account for e in spike if e.account})
         channel = _channel_name(spike)
         evidence = Evidence(
@@ -419,6 +437,7 @@ class AuthCollector:
                 "kind": "failed_login_surge",
                 "target": target,
                 "channel": sorted({e.channel for e in spike}),
+                "path_weights": _path_weights(spike),
                 "attacker": sources.most_common(1)[0][0] if sources else None,
                 "attackers": [s for s, _ in sources.most_common(100)],
                 "accounts": accounts[:50],
@@ -566,6 +585,7 @@ class AuthCollector:
                 "kind": "compromise",
                 "target": target,
                 "channel": success.channel,
+                "path_weights": _path_weights([*before, success]),
                 "attacker": success.source,
                 "attackers": sources,
                 "account": success.account,
@@ -659,6 +679,7 @@ class AuthCollector:
                 "kind": kind,
                 "target": target,
                 "channel": sorted({e.channel for e in all_events}),
+                "path_weights": _path_weights(all_events),
                 "attacker": valid[0] if valid else None,
                 "attackers": valid[:50],
                 "unparsable_sources": unparsed[:10],
@@ -716,6 +737,7 @@ class AuthCollector:
                 "kind": "distributed",
                 "target": target,
                 "channel": sorted({e.channel for e in events}),
+                "path_weights": _path_weights(events),
                 "account": account,
                 "accounts": [acc for acc, _ in ranked][:50],
                 "attackers": all_sources[:100],

@@ -10,13 +10,14 @@ several evidence lines has one placeholder everywhere, and never its own text.
 
 from __future__ import annotations
 
-from collections import Counter
+import re
 from collections.abc import Callable
 
 import attrs
 
 from incident_flow import Finding
 from incident_flow.analysis.redact import Redactor
+from incident_flow.analysis.routes import RouteMap
 from incident_flow.context import InvestigationContext
 from incident_flow_security.access import as_request
 from incident_flow_security.anomalies import AccessCollector
@@ -36,12 +37,14 @@ def investigate(ctx: InvestigationContext, options: SecurityOptions | None = Non
     auth = AuthCollector(options, redactor, split=ctx.detected_at - options.recent)
     web = WebCollector(options, redactor, split=ctx.detected_at - options.recent)
     access = AccessCollector(options, redactor, recent_start=ctx.detected_at - options.recent)
+    routes = RouteMap()
     records = 0
     known = set(ctx.components)
     for record in ctx.log_records():
         records += 1
         if record.component:
             known.add(record.component)
+        routes.add(record)
         request = as_request(record)
         if request is None:
             auth.add_record(record)
@@ -50,9 +53,10 @@ def investigate(ctx: InvestigationContext, options: SecurityOptions | None = Non
         web.add(request)
         access.add(request)
     findings = auth.findings(ctx.window_start)
-    findings.extend(_target_behind_the_gateway(f, known) for f in web.findings())
+    findings.extend(web.findings())
     attackers = auth.attackers | web.attackers
     findings.extend(access.findings(attackers))
+    findings = [_target_behind_the_gateway(f, routes, known) for f in findings]
     attacked = {f.component for f in findings}
     findings.extend(integrity_findings(ctx.changes(), ctx.components, attacked, redactor))
     ctx.audit(
@@ -68,32 +72,42 @@ def investigate(ctx: InvestigationContext, options: SecurityOptions | None = Non
     return [attrs.evolve(f, mitigations=tuple(suggest_mitigations(f))) for f in findings]
 
 
-def _target_behind_the_gateway(finding: Finding, known: set[str]) -> Finding:
+def _target_behind_the_gateway(finding: Finding, routes: RouteMap, known: set[str]) -> Finding:
     """Name the service attacked, not the gateway whose log showed it (DESIGN.md: the target).
 
-    A path that names a known component (``/api/shipping/quote`` and a ``shipping`` service) is
-    routed to it, as gateways commonly route ``/<prefix>/<service>/...``; when most attacked paths
-    name the same one, that component is the target.
+    The paths the finding's requests went to (``path_weights``, else ``paths``) are looked up in
+    the run's :class:`~incident_flow.analysis.routes.RouteMap`: the service that logs serving them,
+    or that a path names. When most of the requests went to one service, it is the target.
     """
-    figures = finding.evidence[0].figures if finding.evidence else {}
-    paths = [p for p in figures.get("paths", ()) if isinstance(p, str)]
+    if not finding.evidence:
+        return finding
+    figures = finding.evidence[0].figures
+    weights = figures.get("path_weights")
+    paths: dict[str, int] | list[str]
+    if isinstance(weights, dict) and weights:
+        paths = {str(p): int(n) for p, n in weights.items() if isinstance(n, int | float)}
+    else:
+        paths = [p for p in figures.get("paths", ()) or () if isinstance(p, str)]
     if not paths:
         return finding
-    named = Counter(
-        next((segment for segment in p.split("?", 1)[0].split("/") if segment in known), None) for p in paths
-    )
-    target, count = named.most_common(1)[0]
-    if target is None or target == finding.component or count * 2 <= len(paths):
+    target = routes.target(finding.component, paths, known)
+    if target is None or target == finding.component:
         return finding
-    evidence = attrs.evolve(
-        finding.evidence[0], figures={**figures, "target": target, "seen_at": finding.component}
-    )
+    seen_at = finding.component
+    evidence = attrs.evolve(finding.evidence[0], figures={**figures, "target": target, "seen_at": seen_at})
     return attrs.evolve(
         finding,
         component=target,
-        summary=f"{finding.summary} (the paths route to {target}; seen at {finding.component})",
+        title=_retitled(finding.title, seen_at, target),
+        summary=f"{finding.summary} (the requests route to {target}; seen at {seen_at})",
         evidence=(evidence, *finding.evidence[1:]),
     )
+
+
+def _retitled(title: str, old: str, new: str) -> str:
+    """``SQL injection against web`` becomes ``SQL injection against shipping (seen at web)``."""
+    pattern = re.compile(rf"\b(against|from|on|at|of) {re.escape(old)}(?![\w.-])")
+    return pattern.sub(lambda m: f"{m.group(1)} {new} (seen at {old})", title, count=1)
 
 
 def investigator_function(options: SecurityOptions) -> Callable[[InvestigationContext], list[Finding]]:

@@ -175,6 +175,8 @@ def suggest_mitigations(finding: Finding) -> list[Mitigation]:
     figures = _figures(finding)
     kind = str(figures.get("kind", ""))
     target = finding.component
+    # Addresses are blocked where the requests came in: the gateway a service's attack was seen at.
+    edge = str(figures.get("seen_at") or target)
     why = f"{finding.title} ({finding.confidence:.0%})"
     addresses = _addresses(figures)
     accounts = [a for a in _strings(figures.get("accounts")) if a]
@@ -182,7 +184,7 @@ def suggest_mitigations(finding: Finding) -> list[Mitigation]:
     steps: list[Mitigation] = []
     if kind == "compromise":
         steps += _rotation(target, accounts or _strings(figures.get("account")), channel, why)
-        steps += _blocks(target, addresses, why)
+        steps += _blocks(edge, addresses, why)
         steps.append(
             Mitigation(
                 action=(
@@ -197,7 +199,7 @@ def suggest_mitigations(finding: Finding) -> list[Mitigation]:
             )
         )
     elif kind in ("brute_force", "credential_stuffing", "distributed", "failed_login_surge"):
-        steps += _blocks(target, addresses, why)
+        steps += _blocks(edge, addresses, why)
         if kind == "distributed" and accounts:
             steps += _rotation(target, accounts[:5], channel, why + "; the account is a target")
         steps.append(
@@ -215,7 +217,7 @@ def suggest_mitigations(finding: Finding) -> list[Mitigation]:
         )
     elif kind in ("web_attack", "scanner"):
         family = str(figures.get("rule_family", ""))
-        steps += _blocks(target, addresses, why)
+        steps += _blocks(edge, addresses, why)
         crs = _CRS_FILES.get(family)
         if crs:
             rule = _SECRULES.get(family)
@@ -252,7 +254,7 @@ def suggest_mitigations(finding: Finding) -> list[Mitigation]:
                 )
             )
     elif kind in ("admin_access", "exfiltration"):
-        steps += _blocks(target, addresses, why)
+        steps += _blocks(edge, addresses, why)
         steps.append(
             Mitigation(
                 action=(

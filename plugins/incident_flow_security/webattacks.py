@@ -332,6 +332,7 @@ class WebCollector:
             "max_body_bytes": max((h.body_bytes for h in hits), default=0),
             "large_body_bytes": large,
             "paths": sorted({h.path for h in hits})[:20],
+            "path_weights": dict(Counter(h.path for h in hits).most_common(20)),
         }
         if tools:
             figures["scanner_agents"] = [clean(t, 40) for t in tools[:10]]
@@ -354,6 +355,11 @@ class WebCollector:
             f"{len(by_source)} source(s), led by {who}; worst outcome: {worst_text}"
         )
         background = self._background(component, family) if worst != "data_returned" else None
+        # Probes the server turned away (404, 4xx) got nothing: they show what hits the service,
+        # not what broke it; a handful of them is the internet's noise.
+        unanswered = worst in ("not_found", "refused")
+        if unanswered and requests < self.options.scan_404s:
+            confidence = min(confidence, BACKGROUND_CONFIDENCE)
         if background is not None:
             # The internet's steady probing is always there: it is context, not this incident's cause.
             confidence = min(confidence, BACKGROUND_CONFIDENCE)
@@ -395,5 +401,5 @@ class WebCollector:
             indicator=indicator,
             onset=min(times) if times else None,
             # Steady background probing is context: it shows what hits the service, not what broke it.
-            symptom=background is not None,
+            symptom=background is not None or unanswered,
         )
