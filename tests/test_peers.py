@@ -407,3 +407,14 @@ def test_a_fault_too_small_for_the_whole_run_is_still_found_in_its_component() -
         ops_investigate, logs={**logs, "shipping": _lines(5, shipping)}, detected_at=DETECTED
     )
     assert {f.depends_on for f in _by_component(findings, "shipping")} == {"api.rates.example"}
+
+
+def test_every_address_of_a_line_is_paired_with_its_own_name() -> None:
+    message = (
+        'connected cache.internal/10.0.3.7:6379 and db.internal/10.0.3.12:5432; "mx.example" (192.0.2.1)'
+    )
+    assert set(named_addresses(message)) == {
+        ("cache.internal", "10.0.3.7"),
+        ("db.internal", "10.0.3.12"),
+        ("mx.example", "192.0.2.1"),
+    }

@@ -72,8 +72,11 @@ def kills_in(records: Iterable[LogRecord]) -> tuple[list[OomKill], list[LogRecor
         message = record.message
         if record.at is None or not message:
             continue
-        match = _OOM_KILL.search(message) or _KILLED.search(message)
-        if match is not None and record.component:
+        # Substring tests first: the patterns are tried only on the few lines that can match them.
+        match = ("oom-kill:" in message and _OOM_KILL.search(message)) or (
+            "Killed process" in message and _KILLED.search(message)
+        )
+        if match and record.component:
             key = (record.component, int(match.group("pid")))
             cgroup = match.groupdict().get("cgroup")
             known = kills.get(key)
@@ -85,7 +88,11 @@ def kills_in(records: Iterable[LogRecord]) -> tuple[list[OomKill], list[LogRecor
                 kills[key] = attrs.evolve(
                     known, cgroup=known.cgroup or cgroup, lines=(*known.lines, record)[:MAX_LINES]
                 )
-        elif _UNIT.search(message) or _POD.search(message) or _PID.search(message):
+        elif (
+            (".service: " in message and _UNIT.search(message))
+            or ("pod=" in message and _POD.search(message))
+            or ("pid" in message.lower() and _PID.search(message))
+        ):
             clues.append(record)
     return sorted(kills.values(), key=lambda k: k.at), clues
 
