@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from incident_flow.correlate import NOTABLE, contenders
 from incident_flow.model import Assessment, Category, Finding, Incident, RootCause, Severity
 
 __all__ = ["assess_description", "reassess"]
@@ -155,7 +156,7 @@ def reassess(initial: Assessment, causes: Sequence[RootCause], findings: Sequenc
     """
     severity = initial.severity
     reasons = list(initial.reasons)
-    leading = {c.component for c in causes[:3]}
+    leading = {c.component for c in contenders(causes)}
     for finding in findings:
         if finding.severity is None or finding.component not in leading:
             continue
@@ -168,7 +169,8 @@ def reassess(initial: Assessment, causes: Sequence[RootCause], findings: Sequenc
                 reasons.append(reason)
     category = causes[0].category if causes else initial.category
     affected: list[str] = [c.component for c in causes[:1]]
-    for name in [*initial.affected_components, *(f.component for f in findings)]:
+    notable = (f.component for f in findings if f.confidence >= NOTABLE or f.component in leading)
+    for name in [*initial.affected_components, *notable]:
         if name not in affected:
             affected.append(name)
     actions = list(initial.priority_actions) if not causes else list(_PRIORITY_ACTIONS[category])

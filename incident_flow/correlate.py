@@ -21,7 +21,7 @@ from datetime import datetime
 
 from incident_flow.model import Category, Evidence, Finding, RootCause
 
-__all__ = ["SHARPNESS", "correlate", "settle_onset"]
+__all__ = ["MIN_CONTENDER", "NOTABLE", "SHARPNESS", "contenders", "correlate", "settle_onset"]
 
 SYMPTOM_WEIGHT = 0.5
 VICTIM_WEIGHT = 0.5
@@ -31,6 +31,18 @@ MAX_CAUSES = 5
 #: The power the odds are raised to before they are shared (1 = plain share). Set from the output
 #: of ``benchmarks/calibration.py`` (docs/benchmarks.md, "Calibration of the rank-1 confidence").
 SHARPNESS = 1.0
+#: The least confidence for which a runner-up is still a contender (see :func:`contenders`): two
+#: attacks at once (a login spray and a working SQL injection) are both acted on; a 2% rival is not.
+MIN_CONTENDER = 0.1
+#: A finding below this confidence is context (a steady background of probes, an old change): it
+#: is kept in the findings but does not make a component "affected" nor an event of the timeline.
+NOTABLE = 0.3
+
+
+def contenders(causes: Sequence[RootCause], limit: int = 3) -> list[RootCause]:
+    """Rank 1 and the runners-up that are real contenders (at least :data:`MIN_CONTENDER`): acting
+    on, or reasoning from, a 2% hypothesis during an outage costs attention the leading cause needs."""
+    return [cause for cause in causes[:limit] if cause is causes[0] or cause.confidence >= MIN_CONTENDER]
 
 
 def _noisy_or(confidences: Sequence[float]) -> float:

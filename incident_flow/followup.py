@@ -55,6 +55,7 @@ from incident_flow.sources import MetricSeries, MetricSource, Source, SourceErro
 from incident_flow.sources.git import CodeOwners, GitSource
 
 __all__ = [
+    "MIN_LITERAL_CHARS",
     "Lesson",
     "Ownership",
     "action_items",
@@ -457,12 +458,21 @@ def _template(evidence: Evidence) -> str | None:
     return text if isinstance(text, str) and text.replace("<*>", "").strip() else None
 
 
+#: The least literal letters and digits a template needs to be alerted on: ``<*> - "POST <*> <*>" <*>``
+#: (an access line whose status was masked) would match every request, not the failure.
+MIN_LITERAL_CHARS = 12
+
+
+def _specific(template: str) -> bool:
+    return sum(ch.isalnum() for ch in template.replace("<*>", "")) >= MIN_LITERAL_CHARS
+
+
 def _log_rule(evidence: Evidence, report: Report, pointer: str) -> AlertRule | None:
     template = _template(evidence)
     figures = evidence.figures
     before = _finite(figures.get("rate_before_per_min"))
     after = _finite(figures.get("rate_after_per_min"))
-    if template is None or before is None or after is None or after <= before:
+    if template is None or not _specific(template) or before is None or after is None or after <= before:
         return None
     per_window = LOG_WINDOW_S / 60
     baseline, level = before * per_window, after * per_window
@@ -851,7 +861,7 @@ def _mitigate_data_only(report: Report, items: _Items) -> None:
 
 
 def root_cause_identified(report: Report, at: datetime | None = None) -> TimelineEvent | None:
-    """The seed's "root cause identified" event: when this run named the rank-1 cause.
+    """The seed's "root cause identified" event: when this run named the rank-1 cause (live runs only).
 
     ``at`` is when the ranking was settled (the pipeline knows it); without it, when the report was
     generated, which comes after any mitigation and verification the run carried out.
@@ -868,7 +878,7 @@ def root_cause_identified(report: Report, at: datetime | None = None) -> Timelin
     if cause.change is not None:
         text += f", change {_short(cause.change)}"
     if is_replay(report.incident.detected_at, at):
-        text += "; by this run, which replays recorded data"
+        return None  # months after the incident, the run's own clock is no event of the incident
     return TimelineEvent(at=at, event=text, source="incident-flow")
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from incident_flow.correlate import contenders
 from incident_flow.model import Category, Finding, Mitigation, RootCause
 
 __all__ = ["assign_ids", "propose_mitigations", "step_id"]
@@ -138,14 +139,7 @@ def propose_mitigations(
     fix (the index to create, the address to block); the category's generic steps follow.
     """
     steps: list[Mitigation] = []
-    # A runner-up gets steps of its own only when it is a real contender: acting on a 2% hypothesis
-    # during an outage costs attention the leading cause needs.
-    leading = [
-        cause
-        for cause in causes[:limit]
-        if cause is causes[0] or cause.confidence >= max(MIN_RUNNER_UP, causes[0].confidence / 3)
-    ]
-    for cause in leading:
+    for cause in contenders(causes, limit):  # a 2% runner-up gets no steps of its own
         specific = [
             m
             for f in sorted(findings, key=lambda f: -f.confidence)
@@ -158,8 +152,6 @@ def propose_mitigations(
     return assign_ids(sorted(steps, key=lambda m: m.kind != "immediate"))
 
 
-#: The least confidence for which a runner-up cause gets steps of its own.
-MIN_RUNNER_UP = 0.15
 #: Investigators' own steps kept per cause (the most confident findings' first): fifteen address
 #: blocks are one decision, not fifteen.
 MAX_SPECIFIC = 4

@@ -29,7 +29,7 @@ from incident_flow.assess import assess_description, reassess
 from incident_flow.audit import AuditTrail
 from incident_flow.config import Config, ConfigError, build_source_specs
 from incident_flow.context import InvestigationContext, RunState
-from incident_flow.correlate import correlate, settle_onset
+from incident_flow.correlate import NOTABLE, correlate, settle_onset
 from incident_flow.impact import measure_impact
 from incident_flow.investigators import Investigator
 from incident_flow.logger import get_logger
@@ -230,15 +230,16 @@ def _timeline(
     )
     seen: set[tuple[str, str]] = set()
     for finding in findings:
-        if finding.onset is None or (finding.component, finding.title) in seen:
+        key = (finding.component, finding.title)
+        if finding.onset is None or finding.confidence < NOTABLE or key in seen:
             continue
-        seen.add((finding.component, finding.title))
+        seen.add(key)
         events.append(
             TimelineEvent(
                 at=finding.onset, event=f"{finding.component}: {finding.title}", source=finding.investigator
             )
         )
-    for change in {f.change for f in findings if f.change is not None}:
+    for change in {f.change for f in findings if f.change is not None and f.confidence >= NOTABLE}:
         events.append(
             TimelineEvent(
                 at=change.at, event=f"Change {change.id[:12]}: {change.summary}", source=change.kind
