@@ -11,7 +11,6 @@ series as its indicator, so the ranking puts the commit at rank 1 without the bu
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -20,46 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from git_helpers import commit, git
 
 from incident_flow import Change, Evidence, Finding, Investigator, hookimpl
 from incident_flow.context import InvestigationContext
 
 SERIES = "orders_latency_ms"
 PYTHON = sys.executable
-
-
-def git(repo: Path, *args: str, at: datetime | None = None) -> str:
-    env = dict(os.environ)
-    if at is not None:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = at.isoformat()
-    done = subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.name=Dev",
-            "-c",
-            "user.email=dev@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            *args,
-        ],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def commit(repo: Path, files: dict[str, str], message: str, at: datetime) -> str:
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        git(repo, "add", name)
-    git(repo, "commit", "-q", "-m", message, at=at)
-    return git(repo, "rev-parse", "HEAD")
 
 
 def repo_state(repo: Path) -> dict[str, str]:

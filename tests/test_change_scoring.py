@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
 import pytest
+from git_helpers import git
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -416,30 +415,6 @@ def test_a_failure_on_a_few_requests_drowned_in_background_errors_is_dated_by_it
     assert named[0].onset == ONSET
 
 
-def _git(repo: Path, *args: str, at: datetime | None = None) -> str:
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo.parent)}
-    if at is not None:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = at.isoformat()
-    done = subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.name=Dev",
-            "-c",
-            "user.email=dev@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            *args,
-        ],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 @pytest.mark.parametrize("deployed_minutes", [-6, 3])
 def test_a_commit_is_judged_at_its_deploy_and_its_deploy_event_gives_way_to_it(
     tmp_path: Path, deployed_minutes: int
@@ -451,14 +426,14 @@ def test_a_commit_is_judged_at_its_deploy_and_its_deploy_event_gives_way_to_it(
 
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
+    git(repo, "init", "-q", "-b", "main")
     (repo / "pricing").mkdir()
     (repo / "pricing" / "pricing_v2.py").write_text("def total(rates, region):\n" * 11, encoding="utf-8")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "import", at=ONSET - timedelta(days=3))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "import", at=ONSET - timedelta(days=3))
     (repo / "pricing" / "pricing_v2.py").write_text("def total(rates, region):\n" * 12, encoding="utf-8")
-    _git(repo, "commit", "-q", "-am", "Inline region lookup", at=ONSET - timedelta(minutes=20))
-    sha = _git(repo, "rev-parse", "HEAD")
+    git(repo, "commit", "-q", "-am", "Inline region lookup", at=ONSET - timedelta(minutes=20))
+    sha = git(repo, "rev-parse", "HEAD")
     deployed = ONSET + timedelta(minutes=deployed_minutes)
     (tmp_path / "deploys.jsonl").write_text(
         json.dumps(

@@ -10,7 +10,6 @@ onset that touches the failing file. The guilty change must rank first, with its
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from git_helpers import commit, git
 
 from incident_flow import Category, Change, hookimpl
 from incident_flow.api import run_incident
@@ -56,40 +56,6 @@ def _git_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def git(repo: Path, *args: str, at: datetime | None = None) -> str:
-    env = dict(os.environ)
-    if at is not None:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = at.isoformat()
-    done = subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            *args,
-        ],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def commit(repo: Path, files: dict[str, str], message: str, at: datetime, author: str = "Test") -> str:
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        git(repo, "add", name)
-    git(repo, "-c", f"user.name={author}", "commit", "-q", "-m", message, at=at)
-    return git(repo, "rev-parse", "HEAD")
 
 
 LIMITS_BEFORE = '''"""Order limits and discount tiers."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from git_helpers import commit, git
 
 from incident_flow.config import ComponentSpec, ConfigError, Settings, build_source_specs, load_config
 from incident_flow.sources import SourceError, SourceSpec
@@ -28,40 +28,6 @@ def _git_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def git(repo: Path, *args: str, at: datetime | None = None, author: str = "Test") -> str:
-    env = dict(os.environ)
-    if at is not None:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = at.isoformat()
-    done = subprocess.run(
-        [
-            "git",
-            "-c",
-            f"user.name={author}",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            *args,
-        ],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def commit(repo: Path, files: dict[str, str], message: str, at: datetime, author: str = "Test") -> str:
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        git(repo, "add", name)
-    git(repo, "commit", "-q", "-m", message, at=at, author=author)
-    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture
