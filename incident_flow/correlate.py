@@ -27,10 +27,12 @@ SYMPTOM_WEIGHT = 0.5
 VICTIM_WEIGHT = 0.5
 BLAME_WEIGHT = 0.8
 MAX_SCORE = 0.99
+#: No ranking is certain: the most a cause's confidence claims (0.99, "one time in a hundred wrong").
+MAX_CONFIDENCE = 0.99
 MAX_CAUSES = 5
 #: The power the odds are raised to before they are shared (1 = plain share). Set from the output
 #: of ``benchmarks/calibration.py`` (docs/benchmarks.md, "Calibration of the rank-1 confidence").
-SHARPNESS = 1.0
+SHARPNESS = 3.0
 #: The least confidence for which a runner-up is still a contender (see :func:`contenders`): two
 #: attacks at once (a login spray and a working SQL injection) are both acted on; a 2% rival is not.
 MIN_CONTENDER = 0.1
@@ -147,7 +149,7 @@ def correlate(findings: Sequence[Finding], *, sharpness: float = SHARPNESS) -> l
                 indicator=lead.indicator,
                 change=change,
                 summary=summary,
-                confidence=round(cause_odds / total_odds, 3),
+                confidence=round(min(cause_odds / total_odds, MAX_CONFIDENCE), 3),
                 evidence=evidence[:12],
             )
         )
