@@ -32,7 +32,7 @@ MAX_CONFIDENCE = 0.99
 MAX_CAUSES = 5
 #: The power the odds are raised to before they are shared (1 = plain share). Set from the output
 #: of ``benchmarks/calibration.py`` (docs/benchmarks.md, "Calibration of the rank-1 confidence").
-SHARPNESS = 3.0
+SHARPNESS = 3.5
 #: The least confidence for which a runner-up is still a contender (see :func:`contenders`): two
 #: attacks at once (a login spray and a working SQL injection) are both acted on; a 2% rival is not.
 MIN_CONTENDER = 0.1
