@@ -156,7 +156,7 @@ def reassess(initial: Assessment, causes: Sequence[RootCause], findings: Sequenc
     """
     severity = initial.severity
     reasons = list(initial.reasons)
-    leading = {c.component for c in contenders(causes)}
+    leading = {c.component for c in contenders(causes, findings)}
     for finding in findings:
         if finding.severity is None or finding.component not in leading:
             continue

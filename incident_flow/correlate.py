@@ -21,7 +21,15 @@ from datetime import datetime
 
 from incident_flow.model import Category, Evidence, Finding, RootCause
 
-__all__ = ["MIN_CONTENDER", "NOTABLE", "SHARPNESS", "contenders", "correlate", "settle_onset"]
+__all__ = [
+    "MIN_CONTENDER",
+    "NOTABLE",
+    "SHARPNESS",
+    "STRONG_ATTACK",
+    "contenders",
+    "correlate",
+    "settle_onset",
+]
 
 SYMPTOM_WEIGHT = 0.5
 VICTIM_WEIGHT = 0.5
@@ -33,18 +41,34 @@ MAX_CAUSES = 5
 #: The power the odds are raised to before they are shared (1 = plain share). Set from the output
 #: of ``benchmarks/calibration.py`` (docs/benchmarks.md, "Calibration of the rank-1 confidence").
 SHARPNESS = 3.5
-#: The least confidence for which a runner-up is still a contender (see :func:`contenders`): two
-#: attacks at once (a login spray and a working SQL injection) are both acted on; a 2% rival is not.
+#: The least confidence for which a runner-up is still a contender (see :func:`contenders`).
 MIN_CONTENDER = 0.1
+#: A runner-up attack this sure of itself is acted on whatever leads: it is a second incident,
+#: not a rival explanation of the first (a login spray and a working SQL injection at once).
+STRONG_ATTACK = 0.8
 #: A finding below this confidence is context (a steady background of probes, an old change): it
 #: is kept in the findings but does not make a component "affected" nor an event of the timeline.
 NOTABLE = 0.3
 
 
-def contenders(causes: Sequence[RootCause], limit: int = 3) -> list[RootCause]:
-    """Rank 1 and the runners-up that are real contenders (at least :data:`MIN_CONTENDER`): acting
-    on, or reasoning from, a 2% hypothesis during an outage costs attention the leading cause needs."""
-    return [cause for cause in causes[:limit] if cause is causes[0] or cause.confidence >= MIN_CONTENDER]
+def contenders(
+    causes: Sequence[RootCause], findings: Sequence[Finding] = (), limit: int = 3
+) -> list[RootCause]:
+    """Rank 1 and the runners-up worth acting on: those at :data:`MIN_CONTENDER` or more, and
+    attacks with a finding of their own at :data:`STRONG_ATTACK` or more. Acting on, or reasoning
+    from, a 2% rival explanation during an outage costs attention the leading cause needs."""
+    attacked = {
+        f.component
+        for f in findings
+        if f.category is Category.SECURITY and not f.symptom and f.confidence >= STRONG_ATTACK
+    }
+    return [
+        cause
+        for cause in causes[:limit]
+        if cause is causes[0]
+        or cause.confidence >= MIN_CONTENDER
+        or (cause.category is Category.SECURITY and cause.component in attacked)
+    ]
 
 
 def _noisy_or(confidences: Sequence[float]) -> float:

@@ -139,7 +139,7 @@ def propose_mitigations(
     fix (the index to create, the address to block); the category's generic steps follow.
     """
     steps: list[Mitigation] = []
-    for cause in contenders(causes, limit):  # a 2% runner-up gets no steps of its own
+    for cause in contenders(causes, findings, limit):  # a 2% runner-up gets no steps of its own
         specific = [
             m
             for f in sorted(findings, key=lambda f: -f.confidence)

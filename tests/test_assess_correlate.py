@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from incident_flow import Category, Evidence, Finding, Incident, Severity
 from incident_flow.assess import assess_description, reassess
-from incident_flow.correlate import correlate
+from incident_flow.correlate import contenders, correlate
 
 AT = datetime(2026, 3, 14, 14, 10, tzinfo=UTC)
 
@@ -129,3 +129,19 @@ def test_an_attacked_component_is_no_victim_of_the_dependency_it_names() -> None
         _finding("shipping", 0.6, depends_on="postgres", category="infrastructure"),
     ]
     assert correlate(findings)[0].component == "shipping"
+
+
+def test_a_strong_second_attack_is_a_contender_and_a_faint_rival_is_not() -> None:
+    findings = [
+        _finding("accounts", 0.95, category="security"),
+        _finding("accounts", 0.9, category="security", investigator="security"),
+        _finding("web", 0.9, category="security", investigator="security"),  # a working injection
+        _finding("cache", 0.6, category="performance"),  # a rival explanation, far behind
+        _finding("accounts", 0.99, category="security", investigator="debugger"),
+    ]
+    causes = correlate(findings)
+    assert causes[0].component == "accounts"
+    weak = {c.component for c in causes[1:] if c.confidence < 0.1}
+    assert {"web", "cache"} <= weak  # both faint next to accounts' odds
+    chosen = {c.component for c in contenders(causes, findings, limit=5)}
+    assert chosen == {"accounts", "web"}
