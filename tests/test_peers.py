@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from incident_flow_ops import investigate as ops_investigate
-from incident_flow_ops.faults import classify
+from incident_flow_ops.faults import _ANY, STEMS, classify
 
 from incident_flow import Finding
 from incident_flow.analysis.peers import (
@@ -418,3 +418,12 @@ def test_every_address_of_a_line_is_paired_with_its_own_name() -> None:
         ("db.internal", "10.0.3.12"),
         ("mx.example", "192.0.2.1"),
     }
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(_ANY))
+def test_every_text_a_fault_pattern_matches_holds_one_of_the_stems(text: str) -> None:
+    # The stems are the quick test classify() makes first: one missing would hide a fault kind.
+    lowered = text.lower()
+    if _ANY.search(lowered):
+        assert any(stem in lowered for stem in STEMS), text

@@ -13,7 +13,7 @@ import attrs
 
 from incident_flow import Category
 
-__all__ = ["Fault", "classify"]
+__all__ = ["STEMS", "Fault", "classify"]
 
 
 @attrs.frozen
@@ -98,12 +98,25 @@ _PATTERNS: tuple[tuple[str, Fault], ...] = tuple(
 
 _RULES = tuple((re.compile(pattern), fault) for pattern, fault in _PATTERNS)
 _ANY = re.compile("|".join(f"(?:{pattern})" for pattern, _ in _PATTERNS))
+#: Plain substrings at least one of which is in every text the patterns match (a test checks it
+#: on texts generated from the patterns): a dozen ``in`` tests cost a tenth of the combined regex,
+#: which most lines would fail anyway.
+STEMS = (
+    "not known", "nxdomain", "resol", "such host", "unknownhost", "dns", "eai_again", "enotfound",
+    "getaddrinfo", "misbehav", "certificate", "x509", "ssl", "tls", "refused", "connection reset",
+    "econnreset", "broken pipe", "no route", "unreach", "closed by peer", "timed out", "timeout",
+    "etimedout", "deadline", "memory", "oom", "killed process", "no space", "disk", "enospc",
+    "filesystem full", "i/o", "input/output", "eio", "read-only", "aborted journal", "crashloop",
+    "restarting failed", "open files", "emfile", "pool", "too many", "connection slots", "obtain",
+    "deadlock", "rate limit", "throttl", "429", "segfault", "segmentation", "core dumped", "panic",
+    "fatal error",
+)  # fmt: skip
 
 
 def classify(message: str) -> Fault | None:
     """The first fault kind the message reports, or None."""
     lowered = message.lower()
-    if not _ANY.search(lowered):
+    if not any(stem in lowered for stem in STEMS) or not _ANY.search(lowered):
         return None
     for pattern, fault in _RULES:
         if pattern.search(lowered):
