@@ -60,7 +60,7 @@ from _synth import (  # noqa: E402
     make_git_repo,
     write_metrics,
 )
-from log_throughput import Run, loadavg, machine, run_measured  # noqa: E402
+from log_throughput import BestOfRuns, Run, loadavg, machine, run_measured  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- fullrun:start -->", "<!-- fullrun:end -->"
@@ -156,24 +156,12 @@ def build_example(folder: Path, lines: int, commits: int, with_git: bool, timeou
 
 
 @dataclass
-class Measured:
+class Measured(BestOfRuns):
     label: str
     timeout: str | None
     runs: list[Run]
     report: dict[str, Any]
     private: bool = False
-
-    @property
-    def wall(self) -> float:
-        return min(r.wall for r in self.runs)
-
-    @property
-    def cpu(self) -> float:
-        return min(r.cpu for r in self.runs)
-
-    @property
-    def rss(self) -> float:
-        return max(r.rss_mib for r in self.runs)
 
     @property
     def timed_out(self) -> list[str]:

@@ -50,29 +50,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from _docs import write_section  # noqa: E402
+from _drain3 import drain3_ini_config  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- throughput:start -->", "<!-- throughput:end -->"
-
-# drain3's examples/drain3.ini (logpai/Drain3), verbatim: [MASKING] masking, mask_prefix and
-# mask_suffix, then its [DRAIN] settings.
-DRAIN3_INI_MASKS: tuple[tuple[str, str], ...] = (
-    (r"((?<=[^A-Za-z0-9])|^)(([0-9a-f]{2,}:){3,}([0-9a-f]{2,}))((?=[^A-Za-z0-9])|$)", "ID"),
-    (r"((?<=[^A-Za-z0-9])|^)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})((?=[^A-Za-z0-9])|$)", "IP"),
-    (r"((?<=[^A-Za-z0-9])|^)([0-9a-f]{6,} ?){3,}((?=[^A-Za-z0-9])|$)", "SEQ"),
-    (r"((?<=[^A-Za-z0-9])|^)([0-9A-F]{4} ?){4,}((?=[^A-Za-z0-9])|$)", "SEQ"),
-    (r"((?<=[^A-Za-z0-9])|^)(0x[a-f0-9A-F]+)((?=[^A-Za-z0-9])|$)", "HEX"),
-    (r"((?<=[^A-Za-z0-9])|^)([\-\+]?\d+)((?=[^A-Za-z0-9])|$)", "NUM"),
-    (r"(?<=executed cmd )(\".+?\")", "CMD"),
-)
-DRAIN3_INI_PREFIX, DRAIN3_INI_SUFFIX = "<:", ":>"
-DRAIN3_INI_DRAIN = {
-    "sim_th": 0.4,
-    "depth": 4,
-    "max_children": 100,
-    "max_clusters": 1024,
-    "extra_delimiters": ["_"],
-}
 
 GREP_PATTERN = "ERROR"
 APP_HEADER = re.compile(
@@ -92,14 +73,10 @@ class Run:
     rss_mib: float
 
 
-@dataclass
-class Timing:
-    """The runs of one contender on one input; best-of for time, max for memory."""
+class BestOfRuns:
+    """Repeated runs of one thing: the best time (the least disturbed run), the most memory."""
 
-    name: str
-    lines: int
-    runs: list[Run] = field(default_factory=list)
-    extra: dict[str, object] = field(default_factory=dict)
+    runs: list[Run]
 
     @property
     def wall(self) -> float:
@@ -112,6 +89,16 @@ class Timing:
     @property
     def rss(self) -> float:
         return max(r.rss_mib for r in self.runs)
+
+
+@dataclass
+class Timing(BestOfRuns):
+    """The runs of one contender on one input; best-of for time, max for memory."""
+
+    name: str
+    lines: int
+    runs: list[Run] = field(default_factory=list)
+    extra: dict[str, object] = field(default_factory=dict)
 
     def rate(self, basis: str = "cpu") -> float:
         # The kernel accounts CPU time in ticks: a run as short as grep's can show 0 s.
@@ -161,17 +148,8 @@ def drain3_worker(log: str, parts_file: str, ids_out: str) -> int:
     from _loghub import layout_regex, load_formats
     from _synth import APP, PARTS
     from drain3 import TemplateMiner
-    from drain3.masking import MaskingInstruction
-    from drain3.template_miner_config import TemplateMinerConfig
 
-    config = TemplateMinerConfig()
-    config.masking_instructions = [MaskingInstruction(rx, name) for rx, name in DRAIN3_INI_MASKS]
-    config.mask_prefix, config.mask_suffix = DRAIN3_INI_PREFIX, DRAIN3_INI_SUFFIX
-    config.drain_sim_th = float(DRAIN3_INI_DRAIN["sim_th"])  # type: ignore[arg-type]
-    config.drain_depth = int(DRAIN3_INI_DRAIN["depth"])  # type: ignore[call-overload]
-    config.drain_max_children = int(DRAIN3_INI_DRAIN["max_children"])  # type: ignore[call-overload]
-    config.drain_max_clusters = int(DRAIN3_INI_DRAIN["max_clusters"])  # type: ignore[call-overload]
-    config.drain_extra_delimiters = list(DRAIN3_INI_DRAIN["extra_delimiters"])  # type: ignore[call-overload]
+    config = drain3_ini_config()
     config.profiling_enabled = False
     miner = TemplateMiner(config=config)
 

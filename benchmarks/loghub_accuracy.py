@@ -26,7 +26,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _docs import write_section
+from _drain3 import DRAIN3_INI_WILDCARD, drain3_ini_config
 from _loghub import (
     DATA_DIR,
     DATASETS,
@@ -51,25 +51,6 @@ from incident_flow.analysis import TemplateMiner
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 START, END = "<!-- loghub:start -->", "<!-- loghub:end -->"
-
-# drain3's examples/drain3.ini (logpai/Drain3), verbatim: masks, then [DRAIN] settings.
-DRAIN3_INI_MASKS: tuple[tuple[str, str], ...] = (
-    (r"((?<=[^A-Za-z0-9])|^)(([0-9a-f]{2,}:){3,}([0-9a-f]{2,}))((?=[^A-Za-z0-9])|$)", "ID"),
-    (r"((?<=[^A-Za-z0-9])|^)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})((?=[^A-Za-z0-9])|$)", "IP"),
-    (r"((?<=[^A-Za-z0-9])|^)([0-9a-f]{6,} ?){3,}((?=[^A-Za-z0-9])|$)", "SEQ"),
-    (r"((?<=[^A-Za-z0-9])|^)([0-9A-F]{4} ?){4,}((?=[^A-Za-z0-9])|$)", "SEQ"),
-    (r"((?<=[^A-Za-z0-9])|^)(0x[a-f0-9A-F]+)((?=[^A-Za-z0-9])|$)", "HEX"),
-    (r"((?<=[^A-Za-z0-9])|^)([\-\+]?\d+)((?=[^A-Za-z0-9])|$)", "NUM"),
-    (r"(?<=executed cmd )(\".+?\")", "CMD"),
-)
-DRAIN3_INI_DRAIN = {
-    "sim_th": 0.4,
-    "depth": 4,
-    "max_children": 100,
-    "max_clusters": 1024,
-    "extra_delimiters": ["_"],
-}
-DRAIN3_INI_WILDCARD = re.compile(r"<:[A-Z]+:>")
 
 
 @dataclass
@@ -129,17 +110,8 @@ def run_drain3_tuned(sample: Sample) -> tuple[list[str], list[str]]:
 def run_drain3_ini(sample: Sample) -> tuple[list[str], list[str]]:
     """drain3 with its example ``drain3.ini`` (masks with ``<:NAME:>`` tokens, ``_`` as delimiter)."""
     from drain3 import TemplateMiner as Drain3
-    from drain3.masking import MaskingInstruction
-    from drain3.template_miner_config import TemplateMinerConfig
 
-    config = TemplateMinerConfig()
-    config.masking_instructions = [MaskingInstruction(rx, name) for rx, name in DRAIN3_INI_MASKS]
-    config.mask_prefix, config.mask_suffix = "<:", ":>"
-    config.drain_sim_th = float(DRAIN3_INI_DRAIN["sim_th"])  # type: ignore[arg-type]
-    config.drain_depth = int(DRAIN3_INI_DRAIN["depth"])  # type: ignore[call-overload]
-    config.drain_max_children = int(DRAIN3_INI_DRAIN["max_children"])  # type: ignore[call-overload]
-    config.drain_max_clusters = int(DRAIN3_INI_DRAIN["max_clusters"])  # type: ignore[call-overload]
-    config.drain_extra_delimiters = list(DRAIN3_INI_DRAIN["extra_delimiters"])  # type: ignore[call-overload]
+    config = drain3_ini_config()
     ids, texts = _drain3_run(Drain3(config=config), sample.messages)
     return ids, [DRAIN3_INI_WILDCARD.sub("<*>", t) for t in texts]
 
